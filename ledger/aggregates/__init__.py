@@ -1,0 +1,8 @@
+"""One aggregate per module; importing them registers their event topics."""
+
+from ledger.aggregates.licence import Licence
+from ledger.aggregates.order import Order
+from ledger.aggregates.refund import Refund
+from ledger.aggregates.tenant import Tenant
+
+__all__ = ["Licence", "Order", "Refund", "Tenant"]

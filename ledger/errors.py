@@ -1,0 +1,105 @@
+"""Every error the ledger raises on purpose.
+
+::
+
+    LedgerError
+    ├── InvalidInput (also a ValueError)     R15: bad input, nothing written
+    ├── ClockError                           R16: the injected clock returned a naive time
+    ├── ConfigurationError                   a store URL or secret key that cannot be used
+    ├── AccessDenied                         R11: visible, but this actor may not do that
+    ├── OrderNotFound                        R11: does not exist, or not visible to this actor
+    │   ├── CustomerNotFound
+    │   └── RefundNotFound
+    ├── CustomerConflict                     the tenant is already registered differently
+    ├── MarketUnavailable                    R1
+    ├── KmsNotAllowed                        R3
+    ├── CancellationWindowClosed             R6
+    ├── NotCancellable                       R6
+    ├── AlreadyCancelled                     R6, R13
+    ├── KeyRevoked                           R4, R7
+    ├── IdempotencyConflict                  R12
+    ├── RefundNotPossible                    R10: the order is not past its window
+    └── RefundAlreadyResolved                R10
+
+`CustomerNotFound` and `RefundNotFound` are `OrderNotFound`s so that a caller
+that treats "not visible" uniformly needs a single ``except`` clause.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+
+class InvalidInput(LedgerError, ValueError):  # noqa: N818 - name fixed by SPEC §4
+    """A command's input is malformed; ``field`` names the offending argument."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class ClockError(LedgerError):
+    """The injected clock returned something other than an aware datetime."""
+
+
+class ConfigurationError(LedgerError):
+    """The store URL, schema or secret key cannot be used."""
+
+
+class AccessDenied(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """The actor may see the object but not perform this action on it."""
+
+
+class OrderNotFound(LedgerError):
+    """The order does not exist, or the actor may not see it (indistinguishable)."""
+
+
+class CustomerNotFound(OrderNotFound):
+    """The tenant is not registered, or belongs to another partner."""
+
+
+class RefundNotFound(OrderNotFound):
+    """The refund request does not exist, or the actor may not see it."""
+
+
+class CustomerConflict(LedgerError):
+    """The tenant is already registered, with other details or by another partner."""
+
+
+class MarketUnavailable(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """R1: this product kind cannot be sold in the customer's market."""
+
+
+class KmsNotAllowed(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """R3: activation is MAK only."""
+
+
+class CancellationWindowClosed(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """R6: the cancellation deadline has passed."""
+
+
+class NotCancellable(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """R6: this product kind is never cancellable through the ledger."""
+
+
+class AlreadyCancelled(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """R6/R13: the order was cancelled before."""
+
+
+class KeyRevoked(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+    """R4/R7: the licence key and its download links are revoked."""
+
+
+class IdempotencyConflict(LedgerError):
+    """R12: the idempotency key was used before with different parameters."""
+
+
+class RefundNotPossible(LedgerError):  # noqa: N818 - reads like its siblings
+    """R10: a refund request needs an order whose cancellation window has closed."""
+
+
+class RefundAlreadyResolved(LedgerError):  # noqa: N818 - reads like its siblings
+    """R10: the refund request was approved or declined before."""

@@ -1,0 +1,1 @@
+"""Business rules as data and small objects: markets, cancellation windows, credits, access."""

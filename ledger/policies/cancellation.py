@@ -1,0 +1,90 @@
+"""R6 cancellation windows and R8 credit amounts.
+
+The window per product kind is data: `CancellationPolicy.default()` is the
+30-day rule, `CancellationPolicy.seven_day_subscriptions()` is the preset a
+partner programme may switch to without a code change. A kind missing from
+the mapping is never cancellable through the ledger.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from ledger.errors import InvalidInput
+from ledger.money import Money
+from ledger.values import ProductKind
+
+ONE_DAY = timedelta(days=1)
+DEFAULT_WINDOW = timedelta(days=30)
+
+__all__ = [
+    "CancellationPolicy",
+    "ONE_DAY",
+    "credit_for_cancellation",
+    "days_left",
+    "days_used",
+]
+
+
+@dataclass(frozen=True)
+class CancellationPolicy:
+    """How long after purchase each product kind may be cancelled."""
+
+    windows: Mapping[ProductKind, timedelta] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind, window in self.windows.items():
+            if not isinstance(kind, ProductKind):
+                raise InvalidInput("windows", f"{kind!r} is not a ProductKind")
+            if not isinstance(window, timedelta) or window <= timedelta(0):
+                raise InvalidInput("windows", f"the window for {kind} must be a positive timedelta")
+        object.__setattr__(self, "windows", MappingProxyType(dict(self.windows)))
+
+    @classmethod
+    def default(cls) -> CancellationPolicy:
+        return cls({ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: DEFAULT_WINDOW})
+
+    @classmethod
+    def seven_day_subscriptions(cls) -> CancellationPolicy:
+        return cls({ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: timedelta(days=7)})
+
+    def is_cancellable_kind(self, kind: ProductKind) -> bool:
+        return kind in self.windows
+
+    def deadline(self, kind: ProductKind, purchased_at: datetime) -> datetime | None:
+        """``purchased_at + window``, or None for kinds that are never cancellable."""
+        window = self.windows.get(kind)
+        return None if window is None else purchased_at + window
+
+
+def days_used(purchased_at: datetime, now: datetime) -> int:
+    """Started 24 h days since purchase: ``floor(elapsed / 1 day) + 1`` (R8)."""
+    return max(now - purchased_at, timedelta(0)) // ONE_DAY + 1
+
+
+def days_left(deadline: datetime, now: datetime) -> int:
+    """``ceil(remaining / 1 day)``, 0 once the deadline is reached (R9)."""
+    remaining = deadline - now
+    if remaining <= timedelta(0):
+        return 0
+    return math.ceil(remaining / ONE_DAY)
+
+
+def credit_for_cancellation(
+    kind: ProductKind,
+    total: Money,
+    term_days: int | None,
+    purchased_at: datetime,
+    now: datetime,
+) -> Money:
+    """R8: perpetual 100 %; subscription prorated by unused days, never below zero."""
+    if kind is ProductKind.SUBSCRIPTION:
+        if term_days is None:
+            raise InvalidInput("term_days", "a subscription needs a term")
+        unused = max(term_days - days_used(purchased_at, now), 0)
+        return total.prorate(unused, term_days)
+    return total

@@ -1,0 +1,122 @@
+"""The customer's software list: one row per order, updated as it is cancelled or refunded."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from uuid import UUID
+
+from ledger.aggregates import Licence, Order
+from ledger.aggregates.base import LedgerEvent
+from ledger.money import Money
+from ledger.projections.sql import (
+    Query,
+    Statement,
+    optional_timestamp,
+    parse_optional_timestamp,
+    parse_timestamp,
+    timestamp,
+)
+from ledger.values import ProductKind, SoftwareItem
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS {ledger_software} ("
+    " order_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, tenant_id TEXT NOT NULL,"
+    " product_id TEXT NOT NULL, sku_id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,"
+    " quantity BIGINT NOT NULL, currency TEXT NOT NULL, total_minor BIGINT NOT NULL,"
+    " credited_minor BIGINT NOT NULL, tax_inclusive SMALLINT NOT NULL, status TEXT NOT NULL,"
+    " key_available SMALLINT NOT NULL, purchased_at TEXT NOT NULL, cancellable_until TEXT)",
+    "CREATE INDEX IF NOT EXISTS ledger_software_by_tenant"
+    " ON {ledger_software} (tenant_id, purchased_at)",
+)
+
+
+@singledispatch
+def handle(event: LedgerEvent, position: int) -> list[Statement]:
+    return []
+
+
+@handle.register
+def _(event: Order.Purchased, position: int) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO {ledger_software} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                str(event.originator_id),
+                event.partner_id,
+                str(event.tenant_id),
+                event.product.product_id,
+                event.product.sku_id,
+                event.product.title,
+                event.product.kind.value,
+                event.quantity,
+                event.total.currency,
+                event.total.minor_units,
+                0,
+                int(event.tax_inclusive),
+                "active",
+                1,
+                timestamp(event.timestamp),
+                optional_timestamp(event.cancellable_until),
+            ),
+        )
+    ]
+
+
+@handle.register
+def _(event: Order.Cancelled, position: int) -> list[Statement]:
+    return [
+        (
+            "UPDATE {ledger_software} SET status = 'cancelled' WHERE order_id = ?",
+            (str(event.originator_id),),
+        )
+    ]
+
+
+@handle.register
+def _(event: Order.CreditIssued, position: int) -> list[Statement]:
+    # A refund that credits the whole total ends the order's life as 'refunded'.
+    return [
+        (
+            "UPDATE {ledger_software} SET credited_minor = credited_minor + ?,"
+            " status = CASE WHEN status = 'active' AND credited_minor + ? >= total_minor"
+            " THEN 'refunded' ELSE status END"
+            " WHERE order_id = ?",
+            (event.amount.minor_units, event.amount.minor_units, str(event.originator_id)),
+        )
+    ]
+
+
+@handle.register
+def _(event: Licence.KeysRevoked, position: int) -> list[Statement]:
+    return [
+        (
+            "UPDATE {ledger_software} SET key_available = 0 WHERE order_id = ?",
+            (str(event.order_id),),
+        )
+    ]
+
+
+def for_tenant(query: Query, tenant_id: UUID) -> list[SoftwareItem]:
+    rows = query(
+        "SELECT * FROM {ledger_software} WHERE tenant_id = ? ORDER BY purchased_at, order_id",
+        (str(tenant_id),),
+    )
+    return [
+        SoftwareItem(
+            order_id=UUID(row["order_id"]),
+            product_id=row["product_id"],
+            title=row["title"],
+            quantity=row["quantity"],
+            total=Money.from_minor_units(row["total_minor"], row["currency"]),
+            tax_inclusive=bool(row["tax_inclusive"]),
+            status=row["status"],
+            key_available=bool(row["key_available"]),
+            purchased_at=parse_timestamp(row["purchased_at"]),
+            cancellable_until=parse_optional_timestamp(row["cancellable_until"]),
+            tenant_id=UUID(row["tenant_id"]),
+            sku_id=row["sku_id"],
+            kind=ProductKind(row["kind"]),
+            credited=Money.from_minor_units(row["credited_minor"], row["currency"]),
+        )
+        for row in rows
+    ]

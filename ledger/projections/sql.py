@@ -1,0 +1,58 @@
+"""The little SQL the views share: one statement text for SQLite and PostgreSQL.
+
+Statements are written with ``?`` placeholders and ``{table}`` names; the
+dialect turns them into ``%s`` and schema-qualified names for PostgreSQL.
+Amounts are integer minor units and timestamps fixed-width UTC text, so
+sums stay exact and text order is time order on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Literal
+
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+Row = Any  # sqlite3.Row or psycopg dict row: both support row["column"]
+Params = Sequence[object]
+Statement = tuple[str, Params]
+Query = Callable[[str, Params], list[Row]]
+
+TABLES = ("ledger_software", "ledger_activity", "ledger_credits", "ledger_refunds")
+
+
+def timestamp(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime(_TIMESTAMP_FORMAT)
+
+
+def optional_timestamp(value: datetime | None) -> str | None:
+    return None if value is None else timestamp(value)
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def parse_optional_timestamp(text: str | None) -> datetime | None:
+    return None if text is None else parse_timestamp(text)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: Literal["sqlite", "postgres"]
+    schema: str = ""
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema}".{name}' if self.name == "postgres" else name
+
+    def render(self, template: str) -> str:
+        return _render(self, template)
+
+
+@lru_cache(maxsize=512)
+def _render(dialect: Dialect, template: str) -> str:
+    text = template.format(**{t: dialect.table(t) for t in TABLES})
+    return text.replace("?", "%s") if dialect.name == "postgres" else text

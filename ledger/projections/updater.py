@@ -1,0 +1,60 @@
+"""Brings the views up to date with the event log (pull, batch, track).
+
+The facade calls `catch_up` before it answers a query, which gives
+read-your-writes on every store; a separate worker process can call it in a
+loop (PostgreSQL or SQLite alike) because the tracking record makes a second
+application of the same events fail and roll back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+
+from ledger.aggregates.base import LedgerEvent
+from ledger.eventstore import EventStore
+from ledger.projections.views import LedgerViews
+
+BATCH_SIZE = 500
+# A busy SQLite writer or a racing projector: back off briefly, then re-read the position.
+MAX_CONFLICTS = 50
+BACKOFF_SECONDS = 0.01
+
+
+class ViewUpdater:
+    def __init__(self, events: EventStore, views: LedgerViews) -> None:
+        self._events = events
+        self._views = views
+        self._lock = threading.Lock()
+
+    def position(self) -> int:
+        return self._views.max_tracking_id(self._events.name) or 0
+
+    def catch_up(self) -> int:
+        """Apply every event recorded so far; returns how many this call applied."""
+        applied = 0
+        conflicts = 0
+        with self._lock:
+            while True:
+                position = self.position()
+                batch = self._events.recorder.select_notifications(
+                    start=position, limit=BATCH_SIZE, inclusive_of_start=False
+                )
+                if not batch:
+                    return applied
+                decoded: list[tuple[LedgerEvent, int]] = []
+                for notification in batch:
+                    event = self._events.mapper.to_domain_event(notification)
+                    assert isinstance(event, LedgerEvent)
+                    decoded.append((event, notification.id))
+                try:
+                    self._views.apply(decoded, Tracking(self._events.name, batch[-1].id))
+                except (IntegrityError, OperationalError):
+                    conflicts += 1
+                    if conflicts > MAX_CONFLICTS:
+                        raise
+                    time.sleep(BACKOFF_SECONDS * conflicts)
+                    continue
+                applied += len(batch)

@@ -1,0 +1,73 @@
+"""The materialised views as one eventsourcing tracking recorder per store.
+
+All four views are updated in ONE transaction together with the tracking
+record, so each event is applied exactly once: a second process that tries
+to apply the same notifications fails on the tracking row and rolls back.
+(One recorder, not four: eventsourcing's SQLite tracking table is keyed by
+the upstream application alone, so four recorders in one file would share a
+row and skip each other's events.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+from ledger.aggregates.base import LedgerEvent
+from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
+from ledger.projections.sql import Dialect, Params, Row, Statement
+
+Handler = Callable[[LedgerEvent, int], list[Statement]]
+
+PROJECTIONS = (software_list, activity_log, monthly_credits, refund_requests)
+HANDLERS: tuple[Handler, ...] = tuple(p.handle for p in PROJECTIONS)
+DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement in p.DDL)
+
+
+def statements_for(event: LedgerEvent, position: int) -> list[Statement]:
+    return [statement for handler in HANDLERS for statement in handler(event, position)]
+
+
+class LedgerViews:
+    """What the facade needs from a view store, whichever database holds it."""
+
+    dialect: Dialect
+    datastore: Any
+
+    def apply(self, events: Sequence[tuple[LedgerEvent, int]], tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for event, position in events:
+                for template, params in statements_for(event, position):
+                    cursor.execute(self.dialect.render(template), params)
+            self._insert_tracking(cursor, tracking)
+
+    def query(self, template: str, params: Params) -> list[Row]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.render(template), params)
+            return list(cursor.fetchall())
+
+    if TYPE_CHECKING:  # provided by the eventsourcing tracking recorder it is mixed into
+
+        def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None: ...
+
+        def max_tracking_id(self, application_name: str) -> int | None: ...
+
+
+class SQLiteLedgerViews(SQLiteTrackingRecorder, LedgerViews):
+    dialect = Dialect("sqlite")
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        return [*statements, *(self.dialect.render(ddl) for ddl in DDL)]
+
+
+class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, tracking_table_name="ledger_views_tracking")
+        self.dialect = Dialect("postgres", schema=self.datastore.schema)
+        self.sql_create_statements.extend(SQL(self.dialect.render(ddl)) for ddl in DDL)  # type: ignore[arg-type]

@@ -1,0 +1,224 @@
+"""The public value shapes of SPEC §4: frozen, typed, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from ledger import _validate
+from ledger.errors import InvalidInput
+from ledger.money import Money
+
+__all__ = [
+    "ActivityEntry",
+    "Actor",
+    "Cancellation",
+    "CancellationStatus",
+    "CreditLine",
+    "CreditStatement",
+    "Customer",
+    "DownloadLink",
+    "Product",
+    "ProductKind",
+    "RefundRequest",
+    "Role",
+    "SoftwareItem",
+]
+
+
+class ProductKind(StrEnum):
+    PERPETUAL = "PERPETUAL"
+    SUBSCRIPTION = "SUBSCRIPTION"
+    AZURE_RESERVATION = "AZURE_RESERVATION"
+    SOFTWARE_PLAN = "SOFTWARE_PLAN"
+
+
+class Role(StrEnum):
+    ADMIN_AGENT = "ADMIN_AGENT"
+    SALES_AGENT = "SALES_AGENT"
+    GLOBAL_ADMIN = "GLOBAL_ADMIN"
+    ACCOUNT_ADMIN = "ACCOUNT_ADMIN"
+    REFERRAL_ADMIN = "REFERRAL_ADMIN"
+    MARKETING_CONTENT_ADMIN = "MARKETING_CONTENT_ADMIN"
+    SUPPORT = "SUPPORT"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a partner user (``partner_id``), a customer user (``tenant_id``),
+    or the vendor's support (``Role.SUPPORT`` and neither)."""
+
+    user: str
+    roles: frozenset[Role]
+    partner_id: str | None = None
+    tenant_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        _validate.text("user", self.user)
+        roles = _validate.tuple_of("roles", self.roles, object)
+        object.__setattr__(
+            self, "roles", frozenset(_validate.member("roles", r, Role) for r in roles)
+        )
+        _validate.optional_text("partner_id", self.partner_id)
+        if self.tenant_id is not None:
+            object.__setattr__(self, "tenant_id", _validate.uuid("tenant_id", self.tenant_id))
+        if self.partner_id is not None and self.tenant_id is not None:
+            raise InvalidInput("tenant_id", "an actor is a partner user or a customer user, not both")
+        if self.partner_id is None and self.tenant_id is None and Role.SUPPORT not in self.roles:
+            raise InvalidInput("partner_id", "a partner_id or tenant_id is required (or Role.SUPPORT)")
+
+    @property
+    def is_partner_user(self) -> bool:
+        return self.partner_id is not None
+
+    @property
+    def is_customer_user(self) -> bool:
+        return self.tenant_id is not None
+
+    @property
+    def is_support(self) -> bool:
+        return self.partner_id is None and self.tenant_id is None and Role.SUPPORT in self.roles
+
+    def has_any(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A tenant of a partner."""
+
+    tenant_id: UUID
+    domain: str
+    name: str
+    market: str
+
+    def __post_init__(self) -> None:
+        # Imported here: the market policy imports ProductKind from this module.
+        from ledger.policies.markets import validate_market
+
+        object.__setattr__(self, "tenant_id", _validate.uuid("tenant_id", self.tenant_id))
+        _validate.text("domain", self.domain)
+        _validate.text("name", self.name)
+        validate_market("market", self.market)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """What is sold. ``term_days`` is required for subscriptions."""
+
+    product_id: str
+    sku_id: str
+    title: str
+    kind: ProductKind
+    term_days: int | None = None
+    versions: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    bitness: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        _validate.text("product_id", self.product_id)
+        _validate.text("sku_id", self.sku_id)
+        _validate.text("title", self.title)
+        object.__setattr__(self, "kind", _validate.member("kind", self.kind, ProductKind))
+        if self.term_days is None:
+            if self.kind is ProductKind.SUBSCRIPTION:
+                raise InvalidInput("term_days", "is required for a SUBSCRIPTION")
+        else:
+            _validate.integer("term_days", self.term_days, minimum=1, maximum=100 * 366)
+        object.__setattr__(self, "versions", _validate.tuple_of("versions", self.versions, str))
+        object.__setattr__(
+            self, "languages", _validate.tuple_of("languages", self.languages, str)
+        )
+        bitness = _validate.tuple_of("bitness", self.bitness, int)
+        if any(b not in (32, 64) for b in bitness):
+            raise InvalidInput("bitness", "only 32 and 64 are offered")
+        object.__setattr__(self, "bitness", bitness)
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLink:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationStatus:
+    cancellable: bool
+    days_left: int
+    cancellable_until: datetime | None
+    reason: str | None
+    refund_request_possible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    order_id: UUID
+    credit: Money
+    cancelled_at: datetime
+    invoice_month: str
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareItem:
+    order_id: UUID
+    product_id: str
+    title: str
+    quantity: int
+    total: Money
+    tax_inclusive: bool
+    status: str
+    key_available: bool
+    purchased_at: datetime
+    cancellable_until: datetime | None
+    tenant_id: UUID
+    sku_id: str
+    kind: ProductKind
+    credited: Money
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    at: datetime
+    user: str
+    action: str
+    tenant_id: UUID
+    order_id: UUID
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLine:
+    order_id: UUID
+    tenant_id: UUID
+    amount: Money
+    issued_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditStatement:
+    month: str
+    lines: tuple[CreditLine, ...]
+    totals: dict[str, Money] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    refund_id: UUID
+    order_id: UUID
+    tenant_id: UUID
+    partner_id: str
+    amount: Money
+    reason: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    attachments: tuple[str, ...]
+    requested_by: str
+    requested_at: datetime
+    status: str
+    approved_amount: Money | None
+    resolved_by: str | None
+    resolved_at: datetime | None

@@ -1,0 +1,64 @@
+"""Shared test scaffolding: a controllable clock and ready-made values."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from uuid import UUID, uuid4
+
+from ledger import Actor, Customer, Money, Product, ProductKind, Role
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    """An injectable clock (R16) that tests move by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now = self.now + delta
+        return self.now
+
+    def set(self, now: datetime) -> None:
+        self.now = now
+
+
+def partner(user: str = "ann", *roles: Role, partner_id: str = "P1") -> Actor:
+    return Actor(user=user, roles=set(roles or {Role.ADMIN_AGENT}), partner_id=partner_id)
+
+
+def customer_admin(tenant_id: UUID, user: str = "carol") -> Actor:
+    return Actor(user=user, roles={Role.GLOBAL_ADMIN}, tenant_id=tenant_id)
+
+
+def support(user: str = "sam") -> Actor:
+    return Actor(user=user, roles={Role.SUPPORT})
+
+
+def customer(market: str = "NL", tenant_id: UUID | None = None) -> Customer:
+    tid = tenant_id or uuid4()
+    return Customer(tenant_id=tid, domain=f"t{tid.hex[:8]}.example", name="Contoso", market=market)
+
+
+def product(kind: ProductKind = ProductKind.PERPETUAL, term_days: int | None = None) -> Product:
+    if kind is ProductKind.SUBSCRIPTION and term_days is None:
+        term_days = 365
+    downloads = kind in (ProductKind.PERPETUAL, ProductKind.SUBSCRIPTION)
+    return Product(
+        product_id=f"PRD-{kind.value}",
+        sku_id="0001",
+        title=f"Office {kind.value.title()}",
+        kind=kind,
+        term_days=term_days,
+        versions=("2024",) if downloads else (),
+        languages=("en-US", "nl-NL") if downloads else (),
+        bitness=(32, 64) if downloads else (),
+    )
+
+
+def eur(amount: str) -> Money:
+    return Money(amount, "EUR")
