@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -61,7 +61,7 @@ def aware_utc(field: str, value: object) -> datetime:
         raise InvalidInput(field, f"must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(field, "must be timezone-aware (naive datetimes are refused)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def utc_day(field: str, value: object) -> date:

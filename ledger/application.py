@@ -16,8 +16,8 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -82,7 +82,7 @@ log = structlog.get_logger("ledger")
 
 
 def _system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _actor(value: object) -> Actor:
@@ -145,7 +145,7 @@ class Ledger:
         with schema_migration(store):
             events = EventStore(env=store.env)
             view_class = PostgresLedgerViews if store.kind == "postgres" else SQLiteLedgerViews
-            views = events.factory.tracking_recorder(view_class)
+            views = cast(LedgerViews, events.factory.tracking_recorder(view_class))
         ledger = cls(
             store=store,
             events=events,
@@ -181,7 +181,7 @@ class Ledger:
         now = self._clock()
         if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
             raise ClockError(f"the clock must return an aware datetime, got {now!r}")
-        return now.astimezone(timezone.utc)
+        return now.astimezone(UTC)
 
     @contextlib.contextmanager
     def _command(self, name: str, actor: Actor, **context: Any) -> Iterator[dict[str, Any]]:
@@ -219,7 +219,7 @@ class Ledger:
 
     def _get(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         try:
-            aggregate = self._events.repository.get(aggregate_id)
+            aggregate: object = self._events.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
@@ -318,7 +318,7 @@ class Ledger:
                     if previous is not None:
                         if previous.request_fingerprint != fingerprint:
                             raise IdempotencyConflict(
-                                f"idempotency key {idempotency_key!r} was used with other parameters"
+                                f"key {idempotency_key!r} was used with other parameters"
                             )
                         context["replayed"] = True
                         return order_id
@@ -424,7 +424,9 @@ class Ledger:
                     now=now,
                 )
                 self._events.save(licence)
-                return DownloadLink(self._link_url(order_id, version, language, bitness, expires_at), expires_at)
+                return DownloadLink(
+                    self._link_url(order_id, version, language, bitness, expires_at), expires_at
+                )
 
             return self._retrying(attempt)
 
@@ -433,7 +435,9 @@ class Ledger:
     ) -> str:
         expires = str(int(expires_at.timestamp()))
         signature = self._vault.sign_link(str(order_id), version, language, str(bitness), expires)
-        path = "/".join(quote(part, safe="") for part in (str(order_id), version, language, str(bitness)))
+        path = "/".join(
+            quote(part, safe="") for part in (str(order_id), version, language, str(bitness))
+        )
         return f"{DOWNLOAD_BASE_URL}/{path}?expires={expires}&signature={signature}"
 
     # -- cancellation (R6–R9) --------------------------------------------------------------
@@ -515,14 +519,16 @@ class Ledger:
                 if tenant is None or tenant.customer.domain != domain:
                     raise InvalidInput("domain", "is not the domain of this order's tenant")
             if amount.currency != order.total.currency:
-                raise InvalidInput("amount", f"must be in the order's currency {order.total.currency}")
+                raise InvalidInput(
+                    "amount", f"must be in the order's currency {order.total.currency}"
+                )
             if amount > order.total:
                 raise InvalidInput("amount", f"exceeds the order total {order.total}")
             now = self._now()
             status = order.cancellation_status(now)
             if not status.refund_request_possible:
                 raise RefundNotPossible(
-                    f"a refund request needs a closed cancellation window (order is {status.reason or 'cancellable'})"
+                    f"a refund needs a closed window; the order is {status.reason or 'cancellable'}"
                 )
             if amount > order.refundable:
                 raise InvalidInput("amount", f"exceeds what is left to refund ({order.refundable})")
@@ -581,9 +587,13 @@ class Ledger:
                 if approved > current.amount:
                     raise InvalidInput("amount", f"exceeds the requested {current.amount}")
                 if approved > order.refundable:
-                    raise InvalidInput("amount", f"exceeds what is left to refund ({order.refundable})")
+                    raise InvalidInput(
+                        "amount", f"exceeds what is left to refund ({order.refundable})"
+                    )
                 current.approve(approved, actor.user, now)
-                order.issue_credit(approved, reason="refund", refund_id=refund_id, user=actor.user, now=now)
+                order.issue_credit(
+                    approved, reason="refund", refund_id=refund_id, user=actor.user, now=now
+                )
                 licence = self._licence(order)
                 if order.refundable == Money.zero(order.total.currency):
                     licence.revoke("refunded", actor.user, now)
@@ -591,7 +601,9 @@ class Ledger:
 
             self._retrying(attempt)
         self.catch_up()
-        return next(r for r in refund_requests.listing(self._query, None) if r.refund_id == refund_id)
+        return next(
+            r for r in refund_requests.listing(self._query, None) if r.refund_id == refund_id
+        )
 
     def refunds(self, actor: Actor) -> list[RefundRequest]:
         """A partner's refund requests; support sees every partner's."""

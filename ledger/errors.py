@@ -32,7 +32,7 @@ class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
 
 
-class InvalidInput(LedgerError, ValueError):  # noqa: N818 - name fixed by SPEC §4
+class InvalidInput(LedgerError, ValueError):
     """A command's input is malformed; ``field`` names the offending argument."""
 
     def __init__(self, field: str, problem: str) -> None:
@@ -49,7 +49,7 @@ class ConfigurationError(LedgerError):
     """The store URL, schema or secret key cannot be used."""
 
 
-class AccessDenied(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class AccessDenied(LedgerError):
     """The actor may see the object but not perform this action on it."""
 
 
@@ -69,27 +69,27 @@ class CustomerConflict(LedgerError):
     """The tenant is already registered, with other details or by another partner."""
 
 
-class MarketUnavailable(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class MarketUnavailable(LedgerError):
     """R1: this product kind cannot be sold in the customer's market."""
 
 
-class KmsNotAllowed(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class KmsNotAllowed(LedgerError):
     """R3: activation is MAK only."""
 
 
-class CancellationWindowClosed(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class CancellationWindowClosed(LedgerError):
     """R6: the cancellation deadline has passed."""
 
 
-class NotCancellable(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class NotCancellable(LedgerError):
     """R6: this product kind is never cancellable through the ledger."""
 
 
-class AlreadyCancelled(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class AlreadyCancelled(LedgerError):
     """R6/R13: the order was cancelled before."""
 
 
-class KeyRevoked(LedgerError):  # noqa: N818 - name fixed by SPEC §4
+class KeyRevoked(LedgerError):
     """R4/R7: the licence key and its download links are revoked."""
 
 
@@ -97,9 +97,9 @@ class IdempotencyConflict(LedgerError):
     """R12: the idempotency key was used before with different parameters."""
 
 
-class RefundNotPossible(LedgerError):  # noqa: N818 - reads like its siblings
+class RefundNotPossible(LedgerError):
     """R10: a refund request needs an order whose cancellation window has closed."""
 
 
-class RefundAlreadyResolved(LedgerError):  # noqa: N818 - reads like its siblings
+class RefundAlreadyResolved(LedgerError):
     """R10: the refund request was approved or declined before."""

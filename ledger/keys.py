@@ -80,7 +80,7 @@ class KeyVault:
             return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], order_id.bytes).decode()
         except InvalidTag:
             raise ConfigurationError(
-                "the licence key cannot be decrypted: this store was written with another secret key"
+                "cannot decrypt the licence key: the store was written with another secret key"
             ) from None
 
     def sign_link(self, *parts: str) -> str:

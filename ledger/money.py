@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from iso4217 import Currency
@@ -16,7 +16,7 @@ from ledger.errors import InvalidInput
 __all__ = ["Money", "minor_unit_exponent"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _exponents() -> dict[str, int]:
     # Funds and metals (XAU, XDR, ...) have no minor unit, so nothing can be priced in them.
     return {c.code: c.exponent for c in Currency if c.exponent is not None}
@@ -25,7 +25,9 @@ def _exponents() -> dict[str, int]:
 def minor_unit_exponent(currency: str) -> int:
     """Digits after the decimal point for ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
     if not isinstance(currency, str):
-        raise InvalidInput("currency", f"must be a str ISO 4217 code, got {type(currency).__name__}")
+        raise InvalidInput(
+            "currency", f"must be a str ISO 4217 code, got {type(currency).__name__}"
+        )
     try:
         return _exponents()[currency]
     except KeyError:
@@ -34,7 +36,7 @@ def minor_unit_exponent(currency: str) -> int:
 
 def _to_decimal(amount: object) -> Decimal:
     # bool is an int subclass, and a float has already lost the cents: both are refused.
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, bool | float):
         raise InvalidInput("amount", f"must be str, int or Decimal, never {type(amount).__name__}")
     if isinstance(amount, Decimal):
         value = amount

@@ -62,14 +62,18 @@ def parse_store_url(url: str | None) -> Store:
         return _sqlite(url)
     if parts.scheme in ("postgresql", "postgres"):
         return _postgres(url)
-    raise InvalidInput("url", f"unsupported store URL {url!r}: use memory://, sqlite:/// or postgresql://")
+    raise InvalidInput(
+        "url", f"unsupported store URL {url!r}: use memory://, sqlite:/// or postgresql://"
+    )
 
 
 def _memory() -> Store:
     # One shared-cache database per Ledger: the pool's connections see the same
     # data, and it disappears with the Ledger.
     name = f"file:ledger-{uuid.uuid4().hex}?mode=memory&cache=shared"
-    return Store("memory", env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name})
+    return Store(
+        "memory", env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
+    )
 
 
 def _sqlite(url: str) -> Store:
@@ -153,7 +157,9 @@ def resolve_secret_key(store: Store, secret_key: str | bytes | None) -> bytes:
         return os.urandom(keys.KEY_BYTES)
     if store.kind == "sqlite":
         assert store.sqlite_path is not None
-        return keys.load_or_create_key_file(store.sqlite_path.with_name(store.sqlite_path.name + ".key"))
+        return keys.load_or_create_key_file(
+            store.sqlite_path.with_name(store.sqlite_path.name + ".key")
+        )
     key_dir = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "ledger"
     key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = store.env

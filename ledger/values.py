@@ -10,6 +10,7 @@ from uuid import UUID
 from ledger import _validate
 from ledger.errors import InvalidInput
 from ledger.money import Money
+from ledger.policies.countries import validate_market
 
 __all__ = [
     "ActivityEntry",
@@ -65,9 +66,13 @@ class Actor:
         if self.tenant_id is not None:
             object.__setattr__(self, "tenant_id", _validate.uuid("tenant_id", self.tenant_id))
         if self.partner_id is not None and self.tenant_id is not None:
-            raise InvalidInput("tenant_id", "an actor is a partner user or a customer user, not both")
+            raise InvalidInput(
+                "tenant_id", "an actor is a partner user or a customer user, not both"
+            )
         if self.partner_id is None and self.tenant_id is None and Role.SUPPORT not in self.roles:
-            raise InvalidInput("partner_id", "a partner_id or tenant_id is required (or Role.SUPPORT)")
+            raise InvalidInput(
+                "partner_id", "a partner_id or tenant_id is required (or Role.SUPPORT)"
+            )
 
     @property
     def is_partner_user(self) -> bool:
@@ -95,9 +100,6 @@ class Customer:
     market: str
 
     def __post_init__(self) -> None:
-        # Imported here: the market policy imports ProductKind from this module.
-        from ledger.policies.markets import validate_market
-
         object.__setattr__(self, "tenant_id", _validate.uuid("tenant_id", self.tenant_id))
         _validate.text("domain", self.domain)
         _validate.text("name", self.name)
@@ -128,9 +130,7 @@ class Product:
         else:
             _validate.integer("term_days", self.term_days, minimum=1, maximum=100 * 366)
         object.__setattr__(self, "versions", _validate.tuple_of("versions", self.versions, str))
-        object.__setattr__(
-            self, "languages", _validate.tuple_of("languages", self.languages, str)
-        )
+        object.__setattr__(self, "languages", _validate.tuple_of("languages", self.languages, str))
         bitness = _validate.tuple_of("bitness", self.bitness, int)
         if any(b not in (32, 64) for b in bitness):
             raise InvalidInput("bitness", "only 32 and 64 are offered")

@@ -7,7 +7,7 @@ renamed once stored) and an optional ``class_version`` with
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
@@ -40,7 +40,7 @@ class LedgerEvent(BaseModel):
     @classmethod
     def _utc(cls, value: Any) -> Any:
         # Stored timestamps come back with pydantic's own tzinfo; hand out plain UTC.
-        return value.astimezone(timezone.utc) if isinstance(value, datetime) else value
+        return value.astimezone(UTC) if isinstance(value, datetime) else value
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

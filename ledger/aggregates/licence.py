@@ -47,7 +47,7 @@ class Licence(BaseAggregate[UUID]):
 
     Event = LicenceEvent
 
-    class Issued(Event, CanInitAggregate[UUID]):
+    class Issued(LicenceEvent, CanInitAggregate[UUID]):
         TOPIC: ClassVar[str] = "ledger:Licence.Issued.v1"
         originator_topic: str
         order_id: UUID
@@ -88,7 +88,7 @@ class Licence(BaseAggregate[UUID]):
         bitness: int
         link_expires_at: datetime
 
-    class KeysRevoked(Event):
+    class KeysRevoked(LicenceEvent):
         TOPIC: ClassVar[str] = "ledger:Licence.KeysRevoked.v1"
         order_id: UUID
         reason: str
@@ -137,7 +137,9 @@ class Licence(BaseAggregate[UUID]):
 
     def _ensure_not_revoked(self) -> None:
         if self.is_revoked:
-            raise KeyRevoked(f"the licence of order {self.order_id} was revoked at {self.revoked_at}")
+            raise KeyRevoked(
+                f"the licence of order {self.order_id} was revoked at {self.revoked_at}"
+            )
 
     def _access_fields(self) -> dict[str, object]:
         return {

@@ -141,7 +141,7 @@ class Order(BaseAggregate[UUID]):
         return not self.is_cancelled and self.refundable == Money.zero(self.total.currency)
 
     def cancellation_status(self, now: datetime) -> CancellationStatus:
-        """R9. ``reason`` is ``cancelled``, ``refunded``, ``not_cancellable`` or ``window_closed``."""
+        """R9; ``reason``: ``cancelled``, ``refunded``, ``not_cancellable``, ``window_closed``."""
         deadline = self.cancellable_until
         reason: str | None
         if self.is_cancelled:
@@ -187,7 +187,13 @@ class Order(BaseAggregate[UUID]):
         return credit
 
     def issue_credit(
-        self, amount: Money, *, reason: CreditReason, refund_id: UUID | None, user: str, now: datetime
+        self,
+        amount: Money,
+        *,
+        reason: CreditReason,
+        refund_id: UUID | None,
+        user: str,
+        now: datetime,
     ) -> None:
         self.trigger_event(
             self.CreditIssued,

@@ -46,11 +46,15 @@ class CancellationPolicy:
 
     @classmethod
     def default(cls) -> CancellationPolicy:
-        return cls({ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: DEFAULT_WINDOW})
+        return cls(
+            {ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: DEFAULT_WINDOW}
+        )
 
     @classmethod
     def seven_day_subscriptions(cls) -> CancellationPolicy:
-        return cls({ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: timedelta(days=7)})
+        return cls(
+            {ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: timedelta(days=7)}
+        )
 
     def is_cancellable_kind(self, kind: ProductKind) -> bool:
         return kind in self.windows

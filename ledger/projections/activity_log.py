@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import singledispatch
 from uuid import UUID
 
@@ -52,7 +52,7 @@ def _(event: AccessEvent, position: int) -> list[Statement]:
 
 
 def _day_start(day: date) -> str:
-    return timestamp(datetime.combine(day, time.min, tzinfo=timezone.utc))
+    return timestamp(datetime.combine(day, time.min, tzinfo=UTC))
 
 
 def for_partner(query: Query, partner_id: str, start: date, end: date) -> list[ActivityEntry]:

@@ -71,7 +71,12 @@ def _(event: Refund.Approved, position: int) -> list[Statement]:
         (
             "UPDATE {ledger_refunds} SET status = 'approved', approved_minor = ?,"
             " resolved_by = ?, resolved_at = ? WHERE refund_id = ?",
-            (event.amount.minor_units, event.user, timestamp(event.timestamp), str(event.originator_id)),
+            (
+                event.amount.minor_units,
+                event.user,
+                timestamp(event.timestamp),
+                str(event.originator_id),
+            ),
         )
     ]
 

@@ -24,9 +24,10 @@ DDL = (
     " product_id TEXT NOT NULL, sku_id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,"
     " quantity BIGINT NOT NULL, currency TEXT NOT NULL, total_minor BIGINT NOT NULL,"
     " credited_minor BIGINT NOT NULL, tax_inclusive SMALLINT NOT NULL, status TEXT NOT NULL,"
-    " key_available SMALLINT NOT NULL, purchased_at TEXT NOT NULL, cancellable_until TEXT)",
+    " key_available SMALLINT NOT NULL, purchased_at TEXT NOT NULL, cancellable_until TEXT,"
+    " position BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ledger_software_by_tenant"
-    " ON {ledger_software} (tenant_id, purchased_at)",
+    " ON {ledger_software} (tenant_id, purchased_at, position)",
 )
 
 
@@ -39,7 +40,7 @@ def handle(event: LedgerEvent, position: int) -> list[Statement]:
 def _(event: Order.Purchased, position: int) -> list[Statement]:
     return [
         (
-            "INSERT INTO {ledger_software} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO {ledger_software} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 str(event.originator_id),
                 event.partner_id,
@@ -57,6 +58,7 @@ def _(event: Order.Purchased, position: int) -> list[Statement]:
                 1,
                 timestamp(event.timestamp),
                 optional_timestamp(event.cancellable_until),
+                position,
             ),
         )
     ]
@@ -98,7 +100,7 @@ def _(event: Licence.KeysRevoked, position: int) -> list[Statement]:
 
 def for_tenant(query: Query, tenant_id: UUID) -> list[SoftwareItem]:
     rows = query(
-        "SELECT * FROM {ledger_software} WHERE tenant_id = ? ORDER BY purchased_at, order_id",
+        "SELECT * FROM {ledger_software} WHERE tenant_id = ? ORDER BY purchased_at, position",
         (str(tenant_id),),
     )
     return [

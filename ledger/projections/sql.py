@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ TABLES = ("ledger_software", "ledger_activity", "ledger_credits", "ledger_refund
 
 
 def timestamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime(_TIMESTAMP_FORMAT)
+    return value.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
 
 
 def optional_timestamp(value: datetime | None) -> str | None:
@@ -33,7 +33,7 @@ def optional_timestamp(value: datetime | None) -> str | None:
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def parse_optional_timestamp(text: str | None) -> datetime | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
@@ -70,4 +70,4 @@ class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, tracking_table_name="ledger_views_tracking")
         self.dialect = Dialect("postgres", schema=self.datastore.schema)
-        self.sql_create_statements.extend(SQL(self.dialect.render(ddl)) for ddl in DDL)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(Composed([SQL(self.dialect.render(ddl))]) for ddl in DDL)

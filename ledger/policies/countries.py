@@ -1,0 +1,27 @@
+"""Which markets exist: ISO 3166-1 alpha-2 (from pycountry) plus Kosovo's XK."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pycountry
+
+from ledger.errors import InvalidInput
+
+# Kosovo has no ISO 3166-1 code; Microsoft and the EU use the user-assigned XK.
+_EXTRA_MARKETS = frozenset({"XK"})
+
+
+@lru_cache(maxsize=1)
+def _markets() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries) | _EXTRA_MARKETS
+
+
+def validate_market(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(
+            field, f"must be a str ISO 3166-1 alpha-2 code, got {type(value).__name__}"
+        )
+    if value not in _markets():
+        raise InvalidInput(field, f"{value!r} is not an ISO 3166-1 alpha-2 market")
+    return value
