@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -29,7 +29,7 @@ class DemoClock:
     """R16: an injected clock makes the demo (and any replay) deterministic."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -50,17 +50,7 @@ def refused(action: str, error: LedgerError) -> None:
     console.print(f"  [yellow]refused[/]: {action} → {type(error).__name__}: {error}")
 
 
-def main() -> None:
-    # Library logs are structured key-value events; the demo shows warnings only.
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
-    clock = DemoClock()
-    ann = Actor(user="ann@fabrikam", roles={Role.ADMIN_AGENT}, partner_id="fabrikam")
-    gail = Actor(user="gail@fabrikam", roles={Role.GLOBAL_ADMIN}, partner_id="fabrikam")
-    carol = Actor(user="carol@contoso", roles={Role.GLOBAL_ADMIN}, tenant_id=CONTOSO)
-
+def catalogue() -> tuple[Product, Product, Product, Product]:
     office = Product(
         product_id="DG7GMGF0D7FV",
         sku_id="0002",
@@ -89,6 +79,61 @@ def main() -> None:
         title="Azure reserved VM instance",
         kind=ProductKind.AZURE_RESERVATION,
     )
+    return office, project, suse, reservation
+
+
+def show_views(led: Ledger, *, reader: Actor, customer: Actor) -> None:
+    """The three projections: software list, activity log, monthly credits."""
+    software = Table(title="Contoso's software list")
+    for column in ("title", "qty", "total", "tax incl.", "status", "key", "cancellable until"):
+        software.add_column(column)
+    for item in led.software(customer, CONTOSO):
+        software.add_row(
+            item.title,
+            str(item.quantity),
+            str(item.total),
+            "yes" if item.tax_inclusive else "no",
+            item.status,
+            "available" if item.key_available else "revoked",
+            f"{item.cancellable_until:%Y-%m-%d %H:%M}" if item.cancellable_until else "never",
+        )
+    console.print(software)
+
+    activity = Table(title="Activity log, November 2026 (read by gail)")
+    for column in ("at (UTC)", "user", "action", "title"):
+        activity.add_column(column)
+    for entry in led.activity_log(reader, start=date(2026, 11, 1), end=date(2026, 11, 30)):
+        activity.add_row(f"{entry.at:%Y-%m-%d %H:%M}", entry.user, entry.action, entry.title)
+    console.print(activity)
+
+    statement = led.monthly_credits(reader, "2026-11")
+    credits = Table(title=f"Credits {statement.month}")
+    for column in ("issued at (UTC)", "order", "reason", "amount"):
+        credits.add_column(column)
+    for line in statement.lines:
+        credits.add_row(
+            f"{line.issued_at:%Y-%m-%d %H:%M}",
+            str(line.order_id)[:8],
+            line.reason,
+            str(line.amount),
+        )
+    for currency, total in statement.totals.items():
+        credits.add_row("", "", f"total {currency}", str(total))
+    console.print(credits)
+
+
+def main() -> None:
+    # Library logs are structured key-value events; the demo shows warnings only.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+    clock = DemoClock()
+    ann = Actor(user="ann@fabrikam", roles={Role.ADMIN_AGENT}, partner_id="fabrikam")
+    gail = Actor(user="gail@fabrikam", roles={Role.GLOBAL_ADMIN}, partner_id="fabrikam")
+    carol = Actor(user="carol@contoso", roles={Role.GLOBAL_ADMIN}, tenant_id=CONTOSO)
+
+    office, project, suse, reservation = catalogue()
 
     url = fresh_database()
     console.rule(f"ledger demo on {url}")
@@ -123,49 +168,15 @@ def main() -> None:
         )
         cancellation = led.cancel(ann, project_order)
         console.print(
-            f"  ann cancels it: credit {cancellation.credit} on invoice {cancellation.invoice_month}"
+            f"  ann cancels it: credit {cancellation.credit}"
+            f" on invoice {cancellation.invoice_month}"
         )
         try:
             led.view_key(carol, project_order)
         except LedgerError as error:
             refused("carol views the cancelled order's key", error)
 
-        software = Table(title="Contoso's software list")
-        for column in ("title", "qty", "total", "tax incl.", "status", "key", "cancellable until"):
-            software.add_column(column)
-        for item in led.software(carol, CONTOSO):
-            software.add_row(
-                item.title,
-                str(item.quantity),
-                str(item.total),
-                "yes" if item.tax_inclusive else "no",
-                item.status,
-                "available" if item.key_available else "revoked",
-                f"{item.cancellable_until:%Y-%m-%d %H:%M}" if item.cancellable_until else "never",
-            )
-        console.print(software)
-
-        activity = Table(title="Activity log, November 2026 (read by gail)")
-        for column in ("at (UTC)", "user", "action", "title"):
-            activity.add_column(column)
-        for entry in led.activity_log(gail, start=date(2026, 11, 1), end=date(2026, 11, 30)):
-            activity.add_row(f"{entry.at:%Y-%m-%d %H:%M}", entry.user, entry.action, entry.title)
-        console.print(activity)
-
-        statement = led.monthly_credits(gail, "2026-11")
-        credits = Table(title=f"Credits {statement.month}")
-        for column in ("issued at (UTC)", "order", "reason", "amount"):
-            credits.add_column(column)
-        for line in statement.lines:
-            credits.add_row(
-                f"{line.issued_at:%Y-%m-%d %H:%M}",
-                str(line.order_id)[:8],
-                line.reason,
-                str(line.amount),
-            )
-        for currency, total in statement.totals.items():
-            credits.add_row("", "", f"total {currency}", str(total))
-        console.print(credits)
+        show_views(led, reader=gail, customer=carol)
 
 
 if __name__ == "__main__":
