@@ -140,9 +140,14 @@ def main() -> None:
     with Ledger.open(url, clock=clock) as led:
         led.add_customer(ann, Customer(CONTOSO, "contoso.example", "Contoso", "NL"))
         console.print("2026-11-02 ann buys for Contoso (NL):")
-        office_order = led.purchase(ann, CONTOSO, office, 2, Money("249.00", "EUR"))
-        project_order = led.purchase(ann, CONTOSO, project, 5, Money("120.00", "EUR"))
-        led.purchase(ann, CONTOSO, suse, 1, Money("80.00", "EUR"))
+        # Idempotency keys (R12) make retries safe and the order ids reproducible.
+        office_order = led.purchase(
+            ann, CONTOSO, office, 2, Money("249.00", "EUR"), idempotency_key="contoso-office"
+        )
+        project_order = led.purchase(
+            ann, CONTOSO, project, 5, Money("120.00", "EUR"), idempotency_key="contoso-project"
+        )
+        led.purchase(ann, CONTOSO, suse, 1, Money("80.00", "EUR"), idempotency_key="contoso-suse")
         try:
             led.purchase(ann, CONTOSO, office, 1, Money("249.00", "EUR"), activation="KMS")
         except LedgerError as error:
