@@ -22,7 +22,7 @@ from ledger.errors import LedgerError
 
 DATABASE = Path("build/demo/ledger.db")
 CONTOSO = UUID("6b1f3c2a-0d4e-4b8a-9c1e-2f3a4b5c6d7e")
-console = Console(width=120)
+console = Console(width=132)
 
 
 class DemoClock:
@@ -151,12 +151,12 @@ def main() -> None:
         try:
             led.purchase(ann, CONTOSO, office, 1, Money("249.00", "EUR"), activation="KMS")
         except LedgerError as error:
-            refused("a KMS activation", error)
+            refused("KMS activation", error)
         led.add_customer(ann, Customer(UUID(int=7), "tailspin.example", "Tailspin", "CN"))
         try:
             led.purchase(ann, UUID(int=7), reservation, 1, Money("900.00", "EUR"))
         except LedgerError as error:
-            refused("an Azure reservation for a customer in CN", error)
+            refused("Azure reservation in CN", error)
 
         key = led.view_key(ann, office_order)
         console.print(f"  ann views the Office key: {mask(key)} (masked here, never logged)")
@@ -179,7 +179,7 @@ def main() -> None:
         try:
             led.view_key(carol, project_order)
         except LedgerError as error:
-            refused("carol views the cancelled order's key", error)
+            refused("carol, key", error)
 
         show_views(led, reader=gail, customer=carol)
 

@@ -138,7 +138,7 @@ class Licence(BaseAggregate[UUID]):
     def _ensure_not_revoked(self) -> None:
         if self.is_revoked:
             raise KeyRevoked(
-                f"the licence of order {self.order_id} was revoked at {self.revoked_at}"
+                f"the key of order {self.order_id} was revoked {self.revoked_at:%Y-%m-%d %H:%M} UTC"
             )
 
     def _access_fields(self) -> dict[str, object]:
