@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -49,7 +49,7 @@ from ledger.policies.cancellation import CancellationPolicy
 from ledger.policies.markets import check_can_sell, is_tax_inclusive
 from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
 from ledger.projections.updater import ViewUpdater
-from ledger.projections.views import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
+from ledger.projections.views import LedgerViews, construct_views
 from ledger.stores import Store, parse_store_url, resolve_secret_key, schema_migration
 from ledger.values import (
     ActivityEntry,
@@ -144,8 +144,7 @@ class Ledger:
         vault = KeyVault(resolve_secret_key(store, secret_key))
         with schema_migration(store):
             events = EventStore(env=store.env)
-            view_class = PostgresLedgerViews if store.kind == "postgres" else SQLiteLedgerViews
-            views = cast(LedgerViews, events.factory.tracking_recorder(view_class))
+            views = construct_views(events.factory, store.kind)
         ledger = cls(
             store=store,
             events=events,

@@ -41,12 +41,14 @@ def _with_schema(url: str, schema: str) -> str:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     problem = postgres_problem()
     if problem:
         if IN_CI:
             pytest.fail(f"CI=true requires PostgreSQL: {problem}")
         pytest.skip(problem)
+    # The PostgreSQL key file goes under XDG_CONFIG_HOME: keep it with the test.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     schema = f"lt_{uuid.uuid4().hex[:12]}"
     yield _with_schema(POSTGRES_URL, schema)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:

@@ -11,9 +11,9 @@ row and skip each other's events.)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
@@ -71,3 +71,20 @@ class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
         super().__init__(datastore, tracking_table_name="ledger_views_tracking")
         self.dialect = Dialect("postgres", schema=self.datastore.schema)
         self.sql_create_statements.extend(Composed([SQL(self.dialect.render(ddl))]) for ddl in DDL)
+
+
+def construct_views(factory: Any, kind: str) -> LedgerViews:
+    """Build the view recorder on the event store's own datastore, creating its tables.
+
+    Two processes that create a fresh SQLite file at the same moment both try to
+    write eventsourcing's tracking-table marker; the loser finds the tables in
+    place on its next attempt.
+    """
+    view_class = PostgresLedgerViews if kind == "postgres" else SQLiteLedgerViews
+    for attempt in range(3):
+        try:
+            return cast(LedgerViews, factory.tracking_recorder(view_class))
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
