@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger import _validate
 from ledger.aggregates import Licence, Order, Refund, Tenant
 from ledger.aggregates.base import derived_id
+from ledger.audit import Audit
 from ledger.errors import (
     AccessDenied,
     ClockError,
@@ -122,6 +123,7 @@ class Ledger:
         self._clock = clock
         self._policy = policy
         self._updater = ViewUpdater(events, views)
+        self._audit = Audit(events, views, self._updater)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -165,6 +167,11 @@ class Ledger:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @property
+    def audit(self) -> Audit:
+        """R18: rebuild, state as of an instant, exports, hash-chain digest and verify."""
+        return self._audit
 
     @property
     def cancellation_policy(self) -> CancellationPolicy:

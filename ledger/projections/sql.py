@@ -21,7 +21,13 @@ Params = Sequence[object]
 Statement = tuple[str, Params]
 Query = Callable[[str, Params], list[Row]]
 
-TABLES = ("ledger_software", "ledger_activity", "ledger_credits", "ledger_refunds")
+TABLES = (
+    "ledger_software",
+    "ledger_activity",
+    "ledger_credits",
+    "ledger_refunds",
+    "ledger_audit_chain",
+)
 
 
 def timestamp(value: datetime) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, OperationalError, Tracking
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.eventstore import EventStore
@@ -44,11 +44,11 @@ class ViewUpdater:
                 )
                 if not batch:
                     return applied
-                decoded: list[tuple[LedgerEvent, int]] = []
+                decoded: list[tuple[LedgerEvent, Notification]] = []
                 for notification in batch:
                     event = self._events.mapper.to_domain_event(notification)
                     assert isinstance(event, LedgerEvent)
-                    decoded.append((event, notification.id))
+                    decoded.append((event, notification))
                 try:
                     self._views.apply(decoded, Tracking(self._events.name, batch[-1].id))
                 except (IntegrityError, OperationalError):

@@ -1,8 +1,9 @@
 """The materialised views as one eventsourcing tracking recorder per store.
 
-All four views are updated in ONE transaction together with the tracking
-record, so each event is applied exactly once: a second process that tries
-to apply the same notifications fails on the tracking row and rolls back.
+All four views, and the audit hash chain, are updated in ONE transaction
+together with the tracking record, so each event is applied exactly once: a
+second process that tries to apply the same notifications fails on the
+tracking row and rolls back.
 (One recorder, not four: eventsourcing's SQLite tracking table is keyed by
 the upstream application alone, so four recorders in one file would share a
 row and skip each other's events.)
@@ -13,20 +14,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
 from ledger.aggregates.base import LedgerEvent
-from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
+from ledger.projections import (
+    activity_log,
+    audit_chain,
+    monthly_credits,
+    refund_requests,
+    software_list,
+)
 from ledger.projections.sql import Dialect, Params, Row, Statement
 
 Handler = Callable[[LedgerEvent, int], list[Statement]]
 
 PROJECTIONS = (software_list, activity_log, monthly_credits, refund_requests)
 HANDLERS: tuple[Handler, ...] = tuple(p.handle for p in PROJECTIONS)
-DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement in p.DDL)
+VIEW_DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement in p.DDL)
+DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL
 
 
 def statements_for(event: LedgerEvent, position: int) -> list[Statement]:
@@ -39,12 +47,21 @@ class LedgerViews:
     dialect: Dialect
     datastore: Any
 
-    def apply(self, events: Sequence[tuple[LedgerEvent, int]], tracking: Tracking) -> None:
+    def apply(self, batch: Sequence[tuple[LedgerEvent, Notification]], tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as cursor:
-            for event, position in events:
-                for template, params in statements_for(event, position):
-                    cursor.execute(self.dialect.render(template), params)
+            # Tracking first: it is a write, so it takes SQLite's write lock (or the
+            # PostgreSQL row lock) before anything is read, and a racing projector
+            # fails here instead of reading a chain head that is about to move.
             self._insert_tracking(cursor, tracking)
+            cursor.execute(self.dialect.render(audit_chain.LAST_LINK), ())
+            head = cursor.fetchone()
+            chain_hash = audit_chain.GENESIS if head is None else head["hash"]
+            for event, notification in batch:
+                statements = statements_for(event, notification.id)
+                chain_hash = audit_chain.link(chain_hash, notification)
+                statements.append(audit_chain.insert_link(notification.id, chain_hash))
+                for template, params in statements:
+                    cursor.execute(self.dialect.render(template), params)
 
     def query(self, template: str, params: Params) -> list[Row]:
         with self.datastore.transaction(commit=False) as cursor:
