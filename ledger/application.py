@@ -461,11 +461,12 @@ class Ledger:
         actor = _actor(actor)
         order_id = _validate.uuid("order_id", order_id)
         with self._command("cancel", actor, order_id=str(order_id)) as context:
-            self._visible_order(actor, order_id)
+            loaded = [self._visible_order(actor, order_id)]
             access.require_partner_role(actor, access.CANCELLERS, "cancel orders")
 
             def attempt() -> Cancellation:
-                order = self._visible_order(actor, order_id)
+                # The first attempt uses the order loaded for the checks; a retry reloads.
+                order = loaded.pop() if loaded else self._visible_order(actor, order_id)
                 licence = self._licence(order)
                 now = self._now()
                 credit = order.cancel(actor.user, now)

@@ -11,6 +11,7 @@ row and skip each other's events.)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -56,12 +57,16 @@ class LedgerViews:
             cursor.execute(self.dialect.render(audit_chain.LAST_LINK), ())
             head = cursor.fetchone()
             chain_hash = audit_chain.GENESIS if head is None else head["hash"]
-            for event, notification in batch:
-                statements = statements_for(event, notification.id)
-                chain_hash = audit_chain.link(chain_hash, notification)
-                statements.append(audit_chain.insert_link(notification.id, chain_hash))
-                for template, params in statements:
-                    cursor.execute(self.dialect.render(template), params)
+            with self._pipelined(cursor):
+                for event, notification in batch:
+                    statements = statements_for(event, notification.id)
+                    chain_hash = audit_chain.link(chain_hash, notification)
+                    statements.append(audit_chain.insert_link(notification.id, chain_hash))
+                    for template, params in statements:
+                        cursor.execute(self.dialect.render(template), params)
+
+    def _pipelined(self, cursor: Any) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
 
     def query(self, template: str, params: Params) -> list[Row]:
         with self.datastore.transaction(commit=False) as cursor:
@@ -88,6 +93,10 @@ class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
         super().__init__(datastore, tracking_table_name="ledger_views_tracking")
         self.dialect = Dialect("postgres", schema=self.datastore.schema)
         self.sql_create_statements.extend(Composed([SQL(self.dialect.render(ddl))]) for ddl in DDL)
+
+    def _pipelined(self, cursor: Any) -> contextlib.AbstractContextManager[Any]:
+        # One round trip per batch instead of one per statement.
+        return cast(contextlib.AbstractContextManager[Any], cursor.connection.pipeline())
 
 
 def construct_views(factory: Any, kind: str) -> LedgerViews:
