@@ -73,7 +73,7 @@ MAX_QUANTITY = 100_000
 MAX_WRITE_ATTEMPTS = 20
 ACTIVATIONS = ("MAK", "KMS")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}$")
 
 Clock = Callable[[], datetime]
