@@ -68,6 +68,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url_for(request.param, tmp_path, request)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store that outlives its Ledger: for reopening, processes and raw-store checks."""
+    return url_for(request.param, tmp_path, request)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import UUID
-
-import pytest
 
 from ledger import Ledger, Money
 from tests.support import customer, partner, product
@@ -30,20 +27,13 @@ def buy_orders(url: str) -> int:
         return len(led.software(partner(), TENANT))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-def test_r13_processes_create_a_fresh_store_and_write_together(shared_url: str) -> None:
+def test_r13_processes_create_a_fresh_store_and_write_together(durable_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Pool(WORKERS) as pool:
-        seen = pool.map(buy_orders, [shared_url] * WORKERS)
+        seen = pool.map(buy_orders, [durable_url] * WORKERS)
     # Each process reads its own writes at least; the last one may see everything.
     assert all(count >= ORDERS_EACH for count in seen)
-    with Ledger.open(shared_url, clock=fixed_clock, secret_key=SECRET) as led:
+    with Ledger.open(durable_url, clock=fixed_clock, secret_key=SECRET) as led:
         items = led.software(partner(), TENANT)
     assert len(items) == WORKERS * ORDERS_EACH
     assert len({item.order_id for item in items}) == WORKERS * ORDERS_EACH

@@ -8,11 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Barrier as ProcessBarrier
-from pathlib import Path
 from typing import Any
 from uuid import UUID
-
-import pytest
 
 from ledger import Actor, Ledger, Role
 from ledger.errors import AlreadyCancelled
@@ -112,15 +109,6 @@ def assert_one_winner(outcomes: list[Any]) -> None:
     assert isinstance(losers[0], AlreadyCancelled), repr(losers[0])
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store that several Ledger objects and processes can share."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 # -- threads on one Ledger ---------------------------------------------------------------
 
 
@@ -168,10 +156,10 @@ def test_two_threads_purchasing_with_one_idempotency_key_make_one_order(led: Led
 # -- two Ledger objects on one store -----------------------------------------------------
 
 
-def test_two_ledgers_on_one_store_cancel_once(shared_url: str) -> None:
+def test_two_ledgers_on_one_store_cancel_once(durable_url: str) -> None:
     with (
-        Ledger.open(shared_url, clock=fixed_clock) as first,
-        Ledger.open(shared_url, clock=fixed_clock) as second,
+        Ledger.open(durable_url, clock=fixed_clock) as first,
+        Ledger.open(durable_url, clock=fixed_clock) as second,
     ):
         _, order_ids = setup_orders(first, ROUNDS)
         for order_id in order_ids:
@@ -185,11 +173,11 @@ def test_two_ledgers_on_one_store_cancel_once(shared_url: str) -> None:
 
 
 def test_two_ledgers_purchasing_with_one_idempotency_key_make_one_order(
-    shared_url: str,
+    durable_url: str,
 ) -> None:
     with (
-        Ledger.open(shared_url, clock=fixed_clock) as first,
-        Ledger.open(shared_url, clock=fixed_clock) as second,
+        Ledger.open(durable_url, clock=fixed_clock) as first,
+        Ledger.open(durable_url, clock=fixed_clock) as second,
     ):
         cust = customer()
         first.add_customer(agent(), cust)
@@ -216,15 +204,15 @@ def test_two_ledgers_purchasing_with_one_idempotency_key_make_one_order(
 # -- two processes on one store ----------------------------------------------------------
 
 
-def test_two_processes_cancel_once(shared_url: str) -> None:
-    with Ledger.open(shared_url, clock=fixed_clock) as led:
+def test_two_processes_cancel_once(durable_url: str) -> None:
+    with Ledger.open(durable_url, clock=fixed_clock) as led:
         _, order_ids = setup_orders(led, ROUNDS)
 
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     results = context.Queue()
     workers = [
-        context.Process(target=cancel_in_process, args=(shared_url, order_ids, barrier, results))
+        context.Process(target=cancel_in_process, args=(durable_url, order_ids, barrier, results))
         for _ in range(2)
     ]
     for worker in workers:
@@ -239,5 +227,5 @@ def test_two_processes_cancel_once(shared_url: str) -> None:
     for round_, outcomes in enumerate(zip(*reports, strict=True)):
         assert sorted(outcomes) == ["AlreadyCancelled", "ok"], (round_, outcomes)
 
-    with Ledger.open(shared_url, clock=fixed_clock) as led:
+    with Ledger.open(durable_url, clock=fixed_clock) as led:
         assert_one_credit_each(led, order_ids, MONTH)

@@ -146,13 +146,6 @@ def _tamper(url: str, statement_sqlite: str, statement_postgres: str) -> None:
             conn.execute(statement_postgres)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audited.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 def _position_of(led: Ledger, topic: str) -> int:
     out = io.StringIO()
     led.audit.export_events(out)

@@ -6,13 +6,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 from uuid import UUID
 
 import psycopg
-import pytest
 from psycopg import sql
 
 from ledger import Actor, Ledger, Money, ProductKind, Role
@@ -195,14 +193,6 @@ def check_live_result(view: dict[str, Any], history: History) -> None:
     assert [r.status for r in view["refunds_p2"]] == ["declined"]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 def test_live_views_reflect_the_history(led: Ledger, clock: FakeClock) -> None:
     history = play(led, clock)
     first = snapshot(led, history)
@@ -210,10 +200,10 @@ def test_live_views_reflect_the_history(led: Ledger, clock: FakeClock) -> None:
     assert snapshot(led, history) == first  # reading is free of side effects
 
 
-def test_a_new_ledger_on_the_same_store_gives_the_same_result(shared_url: str) -> None:
+def test_a_new_ledger_on_the_same_store_gives_the_same_result(durable_url: str) -> None:
     clock = FakeClock(START)
-    with Ledger.open(shared_url, clock=clock) as led:
-        reopen_and_compare(led, clock, shared_url)
+    with Ledger.open(durable_url, clock=clock) as led:
+        reopen_and_compare(led, clock, durable_url)
 
 
 def reopen_and_compare(led: Ledger, clock: FakeClock, store_url: str) -> None:
@@ -291,32 +281,32 @@ def drop_everything_but_the_event_log(url: str) -> list[str]:
     return dropped
 
 
-def test_views_rebuilt_from_the_event_log_equal_the_live_result(shared_url: str) -> None:
+def test_views_rebuilt_from_the_event_log_equal_the_live_result(durable_url: str) -> None:
     clock = FakeClock(START)
-    with Ledger.open(shared_url, clock=clock) as led:
+    with Ledger.open(durable_url, clock=clock) as led:
         history = play(led, clock)
         live = snapshot(led, history)
     check_live_result(live, history)
 
-    dropped = drop_everything_but_the_event_log(shared_url)
+    dropped = drop_everything_but_the_event_log(durable_url)
     assert dropped, "the views should live in tables of their own"
 
-    with Ledger.open(shared_url, clock=clock) as rebuilt:
+    with Ledger.open(durable_url, clock=clock) as rebuilt:
         assert snapshot(rebuilt, history) == live
-    with Ledger.open(shared_url, clock=clock) as again:
+    with Ledger.open(durable_url, clock=clock) as again:
         assert snapshot(again, history) == live
 
 
-def test_a_rebuilt_audit_chain_has_the_same_digest(shared_url: str) -> None:
+def test_a_rebuilt_audit_chain_has_the_same_digest(durable_url: str) -> None:
     clock = FakeClock(START)
-    with Ledger.open(shared_url, clock=clock) as led:
+    with Ledger.open(durable_url, clock=clock) as led:
         play(led, clock)
         digest = led.audit.digest()
         assert led.audit.verify(digest).ok
 
-    drop_everything_but_the_event_log(shared_url)
+    drop_everything_but_the_event_log(durable_url)
 
-    with Ledger.open(shared_url, clock=clock) as rebuilt:
+    with Ledger.open(durable_url, clock=clock) as rebuilt:
         assert rebuilt.audit.digest() == digest
         assert rebuilt.audit.verify(digest).ok
         assert rebuilt.audit.verify().ok
