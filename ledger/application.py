@@ -98,6 +98,21 @@ def _money(field: str, value: object) -> Money:
     return value
 
 
+def _positive_money(field: str, value: object) -> Money:
+    money = _money(field, value)
+    if money.amount <= 0:
+        raise InvalidInput(field, "must be above zero")
+    return money
+
+
+def _refund_within(amount: Money, ceiling: Money, what: str) -> None:
+    """R10: a refund is in the order's currency and never above ``ceiling``."""
+    if amount.currency != ceiling.currency:
+        raise InvalidInput("amount", f"must be in the order's currency {ceiling.currency}")
+    if amount > ceiling:
+        raise InvalidInput("amount", f"exceeds {what} ({ceiling})")
+
+
 def _fingerprint(**parameters: object) -> str:
     canonical = json.dumps(parameters, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -291,9 +306,7 @@ class Ledger:
         if not isinstance(product, Product):
             raise InvalidInput("product", f"must be a Product, got {type(product).__name__}")
         quantity = _validate.integer("quantity", quantity, minimum=1, maximum=MAX_QUANTITY)
-        unit_price = _money("unit_price", unit_price)
-        if unit_price.amount <= 0:
-            raise InvalidInput("unit_price", "must be above zero")
+        unit_price = _positive_money("unit_price", unit_price)
         _validate.text("activation", activation)
         if activation not in ACTIVATIONS:
             raise InvalidInput("activation", f"{activation!r} is not an activation type (MAK)")
@@ -503,9 +516,7 @@ class Ledger:
         actor = _actor(actor)
         order_id = _validate.uuid("order_id", order_id)
         _validate.text("reason", reason)
-        amount = _money("amount", amount)
-        if amount.amount <= 0:
-            raise InvalidInput("amount", "must be above zero")
+        amount = _positive_money("amount", amount)
         _validate.text("contact_name", contact_name)
         if not _EMAIL.match(_validate.text("contact_email", contact_email)):
             raise InvalidInput("contact_email", "must look like local@domain")
@@ -525,20 +536,14 @@ class Ledger:
                 tenant = self._get(Tenant.id_for(order.tenant_id), Tenant)
                 if tenant is None or tenant.customer.domain != domain:
                     raise InvalidInput("domain", "is not the domain of this order's tenant")
-            if amount.currency != order.total.currency:
-                raise InvalidInput(
-                    "amount", f"must be in the order's currency {order.total.currency}"
-                )
-            if amount > order.total:
-                raise InvalidInput("amount", f"exceeds the order total {order.total}")
+            _refund_within(amount, order.total, "the order total")
             now = self._now()
             status = order.cancellation_status(now)
             if not status.refund_request_possible:
                 raise RefundNotPossible(
                     f"a refund needs a closed window; the order is {status.reason or 'cancellable'}"
                 )
-            if amount > order.refundable:
-                raise InvalidInput("amount", f"exceeds what is left to refund ({order.refundable})")
+            _refund_within(amount, order.refundable, "what is left to refund")
             refund_id = uuid4()
             context["refund_id"] = str(refund_id)
             self._events.save(
@@ -568,9 +573,7 @@ class Ledger:
         if not isinstance(approve, bool):
             raise InvalidInput("approve", "must be True or False")
         if amount is not None:
-            amount = _money("amount", amount)
-            if amount.amount <= 0:
-                raise InvalidInput("amount", "must be above zero")
+            amount = _positive_money("amount", amount)
 
         with self._command("resolve_refund", actor, refund_id=str(refund_id)) as context:
             refund = self._get(refund_id, Refund)
@@ -589,14 +592,8 @@ class Ledger:
                     return
                 approved = current.amount if amount is None else amount
                 order = self._visible_order(actor, current.order_id)
-                if approved.currency != current.amount.currency:
-                    raise InvalidInput("amount", f"must be in {current.amount.currency}")
-                if approved > current.amount:
-                    raise InvalidInput("amount", f"exceeds the requested {current.amount}")
-                if approved > order.refundable:
-                    raise InvalidInput(
-                        "amount", f"exceeds what is left to refund ({order.refundable})"
-                    )
+                _refund_within(approved, current.amount, "the requested amount")
+                _refund_within(approved, order.refundable, "what is left to refund")
                 current.approve(approved, actor.user, now)
                 order.issue_credit(
                     approved, reason="refund", refund_id=refund_id, user=actor.user, now=now
