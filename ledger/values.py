@@ -222,3 +222,13 @@ class RefundRequest:
     approved_amount: Money | None
     resolved_by: str | None
     resolved_at: datetime | None
+
+    @property
+    def id(self) -> UUID:
+        """The same as ``refund_id``: what `Ledger.request_refund` returned."""
+        return self.refund_id
+
+    @property
+    def state(self) -> str:
+        """The same as ``status`` (SPEC §4 lists "refund requests and their state")."""
+        return self.status

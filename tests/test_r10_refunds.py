@@ -202,11 +202,11 @@ def test_a_request_is_listed_as_pending(led: Ledger, clock: FakeClock) -> None:
     refund_id = file_refund(led, partner(), order_id, eur("60.00"))
 
     [refund] = led.refunds(partner())
-    assert refund.refund_id == refund_id
+    assert refund.refund_id == refund.id == refund_id
     assert refund.order_id == order_id
     assert refund.tenant_id == tenant_id
     assert refund.partner_id == "P1"
-    assert refund.status == "pending"
+    assert refund.status == refund.state == "pending"
     assert refund.amount == eur("60.00")
     assert refund.contact_email == "ann@partner.example"
     assert tuple(refund.attachments) == ("invoice.pdf",)
