@@ -39,7 +39,8 @@ def optional_timestamp(value: datetime | None) -> str | None:
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads the trailing Z as UTC and is several times faster than strptime.
+    return datetime.fromisoformat(text)
 
 
 def parse_optional_timestamp(text: str | None) -> datetime | None:
