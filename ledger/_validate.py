@@ -73,6 +73,14 @@ def utc_day(field: str, value: object) -> date:
     raise InvalidInput(field, f"must be a date, got {type(value).__name__}")
 
 
+def day_range(start: object, end: object) -> tuple[date, date]:
+    """R5: UTC calendar days, both ends inclusive; ``end`` before ``start`` is refused."""
+    first, last = utc_day("start", start), utc_day("end", end)
+    if last < first:
+        raise InvalidInput("end", "is before start")
+    return first, last
+
+
 def member(field: str, value: object, enum_type: type[E]) -> E:
     if isinstance(value, enum_type):
         return value

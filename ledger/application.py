@@ -605,9 +605,9 @@ class Ledger:
 
             self._retrying(attempt)
         self.catch_up()
-        return next(
-            r for r in refund_requests.listing(self._query, None) if r.refund_id == refund_id
-        )
+        resolved = refund_requests.by_id(self._query, refund_id)
+        assert resolved is not None, "the refund was recorded and the views caught up"
+        return resolved
 
     def refunds(self, actor: Actor) -> list[RefundRequest]:
         """A partner's refund requests; support sees every partner's."""
@@ -637,10 +637,7 @@ class Ledger:
     def activity_log(self, actor: Actor, start: date, end: date) -> list[ActivityEntry]:
         """R5: key views, downloads and link copies on the partner's orders, oldest first."""
         actor = _actor(actor)
-        start_day = _validate.utc_day("start", start)
-        end_day = _validate.utc_day("end", end)
-        if end_day < start_day:
-            raise InvalidInput("end", "is before start")
+        start_day, end_day = _validate.day_range(start, end)
         access.require_partner_role(actor, access.ACTIVITY_READERS, "read the activity log")
         assert actor.partner_id is not None
         self.catch_up()

@@ -317,30 +317,13 @@ class Audit:
         partner_id: str | None = None,
     ) -> int:
         """Write the activity log of UTC days ``start``..``end`` (every partner by default)."""
-        start_day = _validate.utc_day("start", start)
-        end_day = _validate.utc_day("end", end)
-        if end_day < start_day:
-            raise InvalidInput("end", "is before start")
+        start_day, end_day = _validate.day_range(start, end)
         self._updater.catch_up()
-        partners = (
-            [_validate.text("partner_id", partner_id)]
-            if partner_id is not None
-            else [
-                str(row["partner_id"])
-                for row in self._views.query(
-                    "SELECT DISTINCT partner_id FROM {ledger_activity} ORDER BY partner_id", ()
-                )
-            ]
-        )
-        entries = sorted(
-            (
-                (partner, entry)
-                for partner in partners
-                for entry in activity_log.for_partner(
-                    self._views.query, partner, start_day, end_day
-                )
-            ),
-            key=lambda pair: pair[1].at,
+        entries = activity_log.between(
+            self._views.query,
+            start_day,
+            end_day,
+            None if partner_id is None else _validate.text("partner_id", partner_id),
         )
         records = (
             {

@@ -57,19 +57,36 @@ def _day_start(day: date) -> str:
 
 def for_partner(query: Query, partner_id: str, start: date, end: date) -> list[ActivityEntry]:
     """Entries of UTC days ``start``..``end`` inclusive, oldest first."""
-    rows = query(
-        "SELECT * FROM {ledger_activity} WHERE partner_id = ? AND at >= ? AND at < ?"
-        " ORDER BY at, position",
-        (partner_id, _day_start(start), _day_start(end + timedelta(days=1))),
-    )
+    return [entry for _, entry in between(query, start, end, partner_id)]
+
+
+def between(
+    query: Query, start: date, end: date, partner_id: str | None = None
+) -> list[tuple[str, ActivityEntry]]:
+    """(partner_id, entry) of UTC days ``start``..``end``, oldest first; None: every partner."""
+    window = (_day_start(start), _day_start(end + timedelta(days=1)))
+    if partner_id is None:
+        rows = query(
+            "SELECT * FROM {ledger_activity} WHERE at >= ? AND at < ? ORDER BY at, position",
+            window,
+        )
+    else:
+        rows = query(
+            "SELECT * FROM {ledger_activity} WHERE partner_id = ? AND at >= ? AND at < ?"
+            " ORDER BY at, position",
+            (partner_id, *window),
+        )
     return [
-        ActivityEntry(
-            at=parse_timestamp(row["at"]),
-            user=row["user_name"],
-            action=row["action"],
-            tenant_id=UUID(row["tenant_id"]),
-            order_id=UUID(row["order_id"]),
-            title=row["title"],
+        (
+            row["partner_id"],
+            ActivityEntry(
+                at=parse_timestamp(row["at"]),
+                user=row["user_name"],
+                action=row["action"],
+                tenant_id=UUID(row["tenant_id"]),
+                order_id=UUID(row["order_id"]),
+                title=row["title"],
+            ),
         )
         for row in rows
     ]

@@ -125,3 +125,8 @@ def listing(query: Query, partner_id: str | None) -> list[RefundRequest]:
             (partner_id,),
         )
     return [_to_value(row) for row in rows]
+
+
+def by_id(query: Query, refund_id: UUID) -> RefundRequest | None:
+    rows = query("SELECT * FROM {ledger_refunds} WHERE refund_id = ?", (str(refund_id),))
+    return _to_value(rows[0]) if rows else None
