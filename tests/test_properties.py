@@ -93,7 +93,7 @@ def subscription(term_days: int) -> Product:
 @example(currency="EUR", unit_minor=36500, quantity=1, term_days=365, elapsed_us=86_400_000_000 - 1)
 @example(currency="EUR", unit_minor=36500, quantity=1, term_days=365, elapsed_us=86_400_000_000)
 @example(currency="EUR", unit_minor=100, quantity=1, term_days=7, elapsed_us=2_591_999_999_999)
-def test_subscription_credit_matches_the_decimal_model(
+def test_r8_subscription_credit_matches_the_decimal_model(
     shop: Fixture,
     currency: str,
     unit_minor: int,
@@ -132,7 +132,7 @@ def test_subscription_credit_matches_the_decimal_model(
     quantity=st.integers(min_value=1, max_value=100_000),
     elapsed_us=st.integers(min_value=0, max_value=WINDOW // timedelta(microseconds=1) - 1),
 )
-def test_perpetual_credit_is_the_whole_total(
+def test_r8_perpetual_credit_is_the_whole_total(
     shop: Fixture, currency: str, unit_minor: int, quantity: int, elapsed_us: int
 ) -> None:
     unit_price = Money(Decimal(unit_minor).scaleb(-EXPONENTS[currency]), currency)
@@ -159,7 +159,7 @@ def money(currency: str, minor: int) -> Money:
 
 
 @given(currency=currencies, minor=minor_amounts)
-def test_money_round_trips_minor_units(currency: str, minor: int) -> None:
+def test_r2_money_round_trips_minor_units(currency: str, minor: int) -> None:
     value = money(currency, minor)
     assert value.minor_units == minor
     assert value.currency == currency
@@ -169,7 +169,7 @@ def test_money_round_trips_minor_units(currency: str, minor: int) -> None:
 
 
 @given(currency=currencies, a=minor_amounts, b=minor_amounts, c=minor_amounts)
-def test_money_addition_is_associative_and_commutative(
+def test_r2_money_addition_is_associative_and_commutative(
     currency: str, a: int, b: int, c: int
 ) -> None:
     x, y, z = money(currency, a), money(currency, b), money(currency, c)
@@ -185,7 +185,7 @@ def test_money_addition_is_associative_and_commutative(
     a=minor_amounts,
     b=minor_amounts,
 )
-def test_mixing_currencies_is_invalid_input(pair: tuple[str, str], a: int, b: int) -> None:
+def test_r2_mixing_currencies_is_invalid_input(pair: tuple[str, str], a: int, b: int) -> None:
     first, second = money(pair[0], a), money(pair[1], b)
     with pytest.raises(InvalidInput):
         _ = first + second
@@ -199,7 +199,7 @@ def test_mixing_currencies_is_invalid_input(pair: tuple[str, str], a: int, b: in
     extra=st.integers(min_value=1, max_value=6),
     as_text=st.booleans(),
 )
-def test_amounts_finer_than_the_minor_unit_are_invalid(
+def test_r2_amounts_finer_than_the_minor_unit_are_invalid(
     currency: str, minor: int, extra: int, as_text: bool
 ) -> None:
     # A last digit that is not zero makes the amount finer than the minor unit.
@@ -210,7 +210,7 @@ def test_amounts_finer_than_the_minor_unit_are_invalid(
 
 
 @given(currency=currencies, minor=minor_amounts)
-def test_equal_amounts_are_equal_money(currency: str, minor: int) -> None:
+def test_r2_equal_amounts_are_equal_money(currency: str, minor: int) -> None:
     value = money(currency, minor)
     padded = Decimal(f"{value.amount}{'000' if EXPONENTS[currency] else '.000'}")
     assert Money(padded, currency) == value
@@ -362,4 +362,4 @@ LedgerMachine.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestLedgerMachine = LedgerMachine.TestCase
+TestR6R8LedgerMachine = LedgerMachine.TestCase

@@ -112,7 +112,7 @@ def assert_one_winner(outcomes: list[Any]) -> None:
 # -- threads on one Ledger ---------------------------------------------------------------
 
 
-def test_two_threads_on_one_ledger_cancel_once(led: Ledger) -> None:
+def test_r13_two_threads_on_one_ledger_cancel_once(led: Ledger) -> None:
     tenant_id, order_ids = setup_orders(led, ROUNDS)
     month = led.software(partner(), tenant_id)[0].purchased_at.strftime("%Y-%m")
     for order_id in order_ids:
@@ -127,7 +127,7 @@ def test_two_threads_on_one_ledger_cancel_once(led: Ledger) -> None:
     assert all(item.credited == eur("100.00") for item in items)
 
 
-def test_two_threads_purchasing_with_one_idempotency_key_make_one_order(led: Ledger) -> None:
+def test_r13_two_threads_purchasing_with_one_idempotency_key_make_one_order(led: Ledger) -> None:
     cust = customer()
     led.add_customer(agent(), cust)
 
@@ -156,7 +156,7 @@ def test_two_threads_purchasing_with_one_idempotency_key_make_one_order(led: Led
 # -- two Ledger objects on one store -----------------------------------------------------
 
 
-def test_two_ledgers_on_one_store_cancel_once(durable_url: str) -> None:
+def test_r13_two_ledgers_on_one_store_cancel_once(durable_url: str) -> None:
     with (
         Ledger.open(durable_url, clock=fixed_clock) as first,
         Ledger.open(durable_url, clock=fixed_clock) as second,
@@ -172,7 +172,7 @@ def test_two_ledgers_on_one_store_cancel_once(durable_url: str) -> None:
         assert_one_credit_each(second, order_ids, MONTH)
 
 
-def test_two_ledgers_purchasing_with_one_idempotency_key_make_one_order(
+def test_r13_two_ledgers_purchasing_with_one_idempotency_key_make_one_order(
     durable_url: str,
 ) -> None:
     with (
@@ -204,7 +204,7 @@ def test_two_ledgers_purchasing_with_one_idempotency_key_make_one_order(
 # -- two processes on one store ----------------------------------------------------------
 
 
-def test_two_processes_cancel_once(durable_url: str) -> None:
+def test_r13_two_processes_cancel_once(durable_url: str) -> None:
     with Ledger.open(durable_url, clock=fixed_clock) as led:
         _, order_ids = setup_orders(led, ROUNDS)
 

@@ -99,7 +99,7 @@ def raw_files(path: Path) -> dict[str, bytes]:
     return files
 
 
-def test_sqlite_file_holds_no_plaintext_key(
+def test_r14_sqlite_file_holds_no_plaintext_key(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
@@ -124,7 +124,7 @@ def test_sqlite_file_holds_no_plaintext_key(
     assert b"Office Perpetual" in dump
 
 
-def test_sqlite_store_reopened_with_its_key_file_shows_the_same_key(
+def test_r14_sqlite_store_reopened_with_its_key_file_shows_the_same_key(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
@@ -148,7 +148,7 @@ def test_sqlite_store_reopened_with_its_key_file_shows_the_same_key(
     assert key_files[0].read_text().strip() == key_material
 
 
-def test_an_explicit_secret_key_writes_no_key_file(
+def test_r14_an_explicit_secret_key_writes_no_key_file(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
@@ -190,7 +190,7 @@ def postgres_dump(url: str) -> tuple[list[str], bytes]:
     return tables, b"\n".join(chunks)
 
 
-def test_postgres_tables_hold_no_plaintext_key(postgres_url: str, clock: FakeClock) -> None:
+def test_r14_postgres_tables_hold_no_plaintext_key(postgres_url: str, clock: FakeClock) -> None:
     secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
     with Ledger.open(postgres_url, clock=clock, secret_key=secret) as led:
         keys, order_ids = make_history(led)
@@ -208,7 +208,7 @@ def test_postgres_tables_hold_no_plaintext_key(postgres_url: str, clock: FakeClo
 # -- logs --------------------------------------------------------------------------------
 
 
-def test_logs_never_hold_the_key_and_carry_the_context(led: Ledger) -> None:
+def test_r14_logs_never_hold_the_key_and_carry_the_context(led: Ledger) -> None:
     agent = partner()
     cust = customer()
     led.add_customer(agent, cust)
@@ -248,7 +248,7 @@ def test_logs_never_hold_the_key_and_carry_the_context(led: Ledger) -> None:
     assert {e["user"] for e in commands["cancel"]} == {"ann"}
 
 
-def test_logs_of_a_failed_command_hold_no_key(led: Ledger) -> None:
+def test_r14_logs_of_a_failed_command_hold_no_key(led: Ledger) -> None:
     agent = partner()
     cust = customer()
     led.add_customer(agent, cust)

@@ -193,14 +193,14 @@ def check_live_result(view: dict[str, Any], history: History) -> None:
     assert [r.status for r in view["refunds_p2"]] == ["declined"]
 
 
-def test_live_views_reflect_the_history(led: Ledger, clock: FakeClock) -> None:
+def test_r18a_live_views_reflect_the_history(led: Ledger, clock: FakeClock) -> None:
     history = play(led, clock)
     first = snapshot(led, history)
     check_live_result(first, history)
     assert snapshot(led, history) == first  # reading is free of side effects
 
 
-def test_a_new_ledger_on_the_same_store_gives_the_same_result(durable_url: str) -> None:
+def test_r18a_a_new_ledger_on_the_same_store_gives_the_same_result(durable_url: str) -> None:
     clock = FakeClock(START)
     with Ledger.open(durable_url, clock=clock) as led:
         reopen_and_compare(led, clock, durable_url)
@@ -281,7 +281,7 @@ def drop_everything_but_the_event_log(url: str) -> list[str]:
     return dropped
 
 
-def test_views_rebuilt_from_the_event_log_equal_the_live_result(durable_url: str) -> None:
+def test_r18a_views_rebuilt_from_the_event_log_equal_the_live_result(durable_url: str) -> None:
     clock = FakeClock(START)
     with Ledger.open(durable_url, clock=clock) as led:
         history = play(led, clock)
@@ -297,7 +297,7 @@ def test_views_rebuilt_from_the_event_log_equal_the_live_result(durable_url: str
         assert snapshot(again, history) == live
 
 
-def test_a_rebuilt_audit_chain_has_the_same_digest(durable_url: str) -> None:
+def test_r18a_a_rebuilt_audit_chain_has_the_same_digest(durable_url: str) -> None:
     clock = FakeClock(START)
     with Ledger.open(durable_url, clock=clock) as led:
         play(led, clock)
