@@ -7,6 +7,7 @@ before it records anything.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ from uuid import UUID
 from ledger.errors import InvalidInput
 
 MAX_TEXT_LENGTH = 256
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 E = TypeVar("E")
 
@@ -79,6 +81,13 @@ def day_range(start: object, end: object) -> tuple[date, date]:
     if last < first:
         raise InvalidInput("end", "is before start")
     return first, last
+
+
+def month(field: str, value: object) -> str:
+    """A UTC invoice month, ``YYYY-MM``."""
+    if not _MONTH.match(text(field, value)):
+        raise InvalidInput(field, "must be YYYY-MM")
+    return str(value)
 
 
 def member(field: str, value: object, enum_type: type[E]) -> E:

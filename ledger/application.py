@@ -72,7 +72,6 @@ DOWNLOAD_BASE_URL = "https://download.ledger.example"
 MAX_QUANTITY = 100_000
 MAX_WRITE_ATTEMPTS = 20
 ACTIVATIONS = ("MAK", "KMS")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}$")
 
@@ -646,8 +645,7 @@ class Ledger:
     def monthly_credits(self, actor: Actor, month: str) -> CreditStatement:
         """Credits issued in a UTC month (``"YYYY-MM"``), with totals per currency."""
         actor = _actor(actor)
-        if not _MONTH.match(_validate.text("month", month)):
-            raise InvalidInput("month", "must be YYYY-MM")
+        month = _validate.month("month", month)
         access.require_partner_role(actor, access.CREDIT_READERS, "read monthly credits")
         assert actor.partner_id is not None
         self.catch_up()

@@ -140,13 +140,14 @@ class HistoricalViews:
         return activity_log.for_partner(
             self._views.query,
             _validate.text("partner_id", partner_id),
-            _validate.utc_day("start", start),
-            _validate.utc_day("end", end),
+            *_validate.day_range(start, end),
         )
 
     def monthly_credits(self, partner_id: str, month: str) -> CreditStatement:
         return monthly_credits.for_month(
-            self._views.query, _validate.text("partner_id", partner_id), month
+            self._views.query,
+            _validate.text("partner_id", partner_id),
+            _validate.month("month", month),
         )
 
     def refunds(self, partner_id: str | None = None) -> list[RefundRequest]:
@@ -174,9 +175,19 @@ class Audit:
 
     def _events_with_positions(self) -> Iterator[tuple[LedgerEvent, Notification]]:
         for notification in self._notifications():
-            event = self._events.mapper.to_domain_event(notification)
-            assert isinstance(event, LedgerEvent)
-            yield event, notification
+            yield self._updater.decode(notification), notification
+
+    def _chain_links(self) -> dict[int, str]:
+        rows = self._views.query("SELECT position, hash FROM {ledger_audit_chain}", ())
+        return {int(row["position"]): str(row["hash"]) for row in rows}
+
+    def _replay(self, until: datetime | None = None) -> ScratchViews:
+        """Fresh views from every event, or from those recorded at or before ``until``."""
+        scratch = ScratchViews()
+        for event, notification in self._events_with_positions():
+            if until is None or event.timestamp <= until:
+                scratch.apply(event, notification.id)
+        return scratch
 
     # -- (d) tamper evidence ---------------------------------------------------------------
 
@@ -202,10 +213,7 @@ class Audit:
         # A tampered event may not even decode; verification below says where it broke.
         with contextlib.suppress(Exception):
             self._updater.catch_up()
-        stored = {
-            int(row["position"]): str(row["hash"])
-            for row in self._views.query("SELECT position, hash FROM {ledger_audit_chain}", ())
-        }
+        stored = self._chain_links()
         chain_hash = audit_chain.GENESIS
         checked = 0
         head = AuditDigest(0, chain_hash)
@@ -249,19 +257,13 @@ class Audit:
     def as_of(self, instant: datetime) -> HistoricalViews:
         """The views built from every event recorded at or before ``instant``."""
         moment = _validate.aware_utc("instant", instant)
-        scratch = ScratchViews()
-        for event, notification in self._events_with_positions():
-            if event.timestamp <= moment:
-                scratch.apply(event, notification.id)
-        return HistoricalViews(moment, scratch)
+        return HistoricalViews(moment, self._replay(moment))
 
     def rebuild(self) -> RebuildReport:
         """Replay the whole history into fresh views and compare them with the live views."""
         self._updater.catch_up()
-        scratch = ScratchViews()
+        scratch = self._replay()
         try:
-            for event, notification in self._events_with_positions():
-                scratch.apply(event, notification.id)
             differences: list[str] = []
             rows: dict[str, int] = {}
             for table, key in _VIEW_TABLES.items():
@@ -285,10 +287,7 @@ class Audit:
     def export_events(self, target: str | Path | IO[str], format: ExportFormat = "jsonl") -> int:
         """Write the full event history (with each event's chain hash); returns the count."""
         self._updater.catch_up()
-        chain = {
-            int(row["position"]): str(row["hash"])
-            for row in self._views.query("SELECT position, hash FROM {ledger_audit_chain}", ())
-        }
+        chain = self._chain_links()
         records = (
             {
                 "position": notification.id,

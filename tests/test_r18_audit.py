@@ -65,6 +65,12 @@ def test_r18b_state_as_of_a_past_instant(led: Ledger, clock: FakeClock) -> None:
     assert len(now.activity_log("P1", date(2026, 11, 1), date(2026, 11, 30))) == 2
     with pytest.raises(InvalidInput):
         led.audit.as_of(before_cancel.replace(tzinfo=None))
+    with pytest.raises(InvalidInput) as raised:
+        now.activity_log("P1", date(2026, 11, 30), date(2026, 11, 1))
+    assert raised.value.field == "end"
+    with pytest.raises(InvalidInput) as raised:
+        now.monthly_credits("P1", "2026-13")
+    assert raised.value.field == "month"
 
 
 def test_r18c_exports_are_complete_and_hold_no_key(led: Ledger, clock: FakeClock) -> None:

@@ -29,6 +29,11 @@ class ViewUpdater:
         self._views = views
         self._lock = threading.Lock()
 
+    def decode(self, notification: Notification) -> LedgerEvent:
+        event = self._events.mapper.to_domain_event(notification)
+        assert isinstance(event, LedgerEvent)
+        return event
+
     def position(self) -> int:
         return self._views.max_tracking_id(self._events.name) or 0
 
@@ -44,11 +49,7 @@ class ViewUpdater:
                 )
                 if not batch:
                     return applied
-                decoded: list[tuple[LedgerEvent, Notification]] = []
-                for notification in batch:
-                    event = self._events.mapper.to_domain_event(notification)
-                    assert isinstance(event, LedgerEvent)
-                    decoded.append((event, notification))
+                decoded = [(self.decode(notification), notification) for notification in batch]
                 try:
                     self._views.apply(decoded, Tracking(self._events.name, batch[-1].id))
                 except (IntegrityError, OperationalError):
