@@ -481,7 +481,7 @@ class Ledger:
                 order = loaded.pop() if loaded else self._visible_order(actor, order_id)
                 licence = self._licence(order)
                 now = self._now()
-                credit = order.cancel(actor.user, now)
+                credit = order.cancel(actor.user, now, self._policy)
                 licence.revoke("cancelled", actor.user, now)
                 self._events.save(order, licence)
                 return Cancellation(

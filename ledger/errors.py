@@ -5,7 +5,7 @@
     LedgerError
     ├── InvalidInput (also a ValueError)     R15: bad input, nothing written
     ├── ClockError                           R16: the injected clock returned a naive time
-    ├── ConfigurationError                   a store URL or secret key that cannot be used
+    ├── ConfigurationError                   a store URL, secret key or policy that cannot be used
     ├── AccessDenied                         R11: visible, but this actor may not do that
     ├── OrderNotFound                        R11: does not exist, or not visible to this actor
     │   ├── CustomerNotFound
@@ -46,7 +46,7 @@ class ClockError(LedgerError):
 
 
 class ConfigurationError(LedgerError):
-    """The store URL, schema or secret key cannot be used."""
+    """The store URL, schema, secret key or a custom policy's result cannot be used."""
 
 
 class AccessDenied(LedgerError):

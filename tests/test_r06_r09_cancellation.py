@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from ledger.errors import (
     AccessDenied,
     AlreadyCancelled,
     CancellationWindowClosed,
+    ConfigurationError,
     InvalidInput,
     KeyRevoked,
     NotCancellable,
@@ -222,6 +224,56 @@ def test_r6_default_policy_gives_subscriptions_30_days(store_url: str, clock: Fa
         clock.set(START + timedelta(days=8))
         assert led.cancellation_status(AGENT, sub).cancellable is True
         assert led.cancel(AGENT, sub).cancelled_at == START + timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class HalfCredit(CancellationPolicy):
+    """A programme that credits half of any cancelled order."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        return total.prorate(1, 2)
+
+
+@dataclass(frozen=True)
+class Overpaying(CancellationPolicy):
+    """A broken programme: it credits twice the order."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        return total * 2
+
+
+def test_r8_a_policy_subclass_sets_the_credit(store_url: str, clock: FakeClock) -> None:
+    policy = HalfCredit(CancellationPolicy.default().windows)
+    with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
+        _, order_id = _order(led, unit_price=eur("99.99"))
+        assert led.cancel(AGENT, order_id).credit == eur("50.00")  # 49.995, half-even
+        [line] = led.monthly_credits(ACCOUNTS, _month(START)).lines
+        assert line.amount == eur("50.00")
+
+
+def test_r8_a_policy_credit_beyond_the_order_is_refused_and_nothing_written(
+    store_url: str, clock: FakeClock
+) -> None:
+    policy = Overpaying(CancellationPolicy.default().windows)
+    with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
+        tid, order_id = _order(led)
+        with pytest.raises(ConfigurationError, match="credited 200.00 EUR"):
+            led.cancel(AGENT, order_id)
+        _assert_untouched(led, tid, order_id)
 
 
 # --------------------------------------------------------------------------- R7

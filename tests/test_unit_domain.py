@@ -28,6 +28,7 @@ from ledger.policies.markets import (
 from tests.support import product
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+DEFAULT = CancellationPolicy.default()
 SPEC_R1_CODE_COUNT = 106
 
 
@@ -145,21 +146,21 @@ def test_r1_market_list_is_the_spec_list() -> None:
 def test_r6_order_decides_before_it_records() -> None:
     order = make_order()
     with pytest.raises(CancellationWindowClosed):
-        order.cancel("ann", T0 + timedelta(days=30))
+        order.cancel("ann", T0 + timedelta(days=30), DEFAULT)
     assert order.collect_events()[-1].__class__ is Order.Purchased
-    credit = order.cancel("ann", T0 + timedelta(days=29, hours=23))
+    credit = order.cancel("ann", T0 + timedelta(days=29, hours=23), DEFAULT)
     assert credit == Money("30.00", "EUR")
     assert [type(e) for e in order.collect_events()] == [Order.Cancelled, Order.CreditIssued]
     with pytest.raises(AlreadyCancelled):
-        order.cancel("ann", T0 + timedelta(days=1))
+        order.cancel("ann", T0 + timedelta(days=1), DEFAULT)
     plan = make_order(ProductKind.SOFTWARE_PLAN)
     with pytest.raises(NotCancellable):
-        plan.cancel("ann", T0)
+        plan.cancel("ann", T0, DEFAULT)
 
 
 def test_order_state_is_rebuilt_from_its_events() -> None:
     order = make_order(ProductKind.SUBSCRIPTION, 30)
-    order.cancel("ann", T0 + timedelta(days=3))
+    order.cancel("ann", T0 + timedelta(days=3), DEFAULT)
     events = order.collect_events()
     replayed: Order | None = None
     for event in events:

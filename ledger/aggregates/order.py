@@ -13,9 +13,14 @@ from uuid import UUID
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 
 from ledger.aggregates.base import LedgerEvent
-from ledger.errors import AlreadyCancelled, CancellationWindowClosed, NotCancellable
+from ledger.errors import (
+    AlreadyCancelled,
+    CancellationWindowClosed,
+    ConfigurationError,
+    NotCancellable,
+)
 from ledger.money import Money
-from ledger.policies.cancellation import credit_for_cancellation, days_left
+from ledger.policies.cancellation import CancellationPolicy, days_left
 from ledger.values import CancellationStatus, Product
 
 CreditReason = Literal["cancellation", "refund"]
@@ -168,8 +173,8 @@ class Order(BaseAggregate[UUID]):
             refund_request_possible=reason == "window_closed",
         )
 
-    def cancel(self, user: str, now: datetime) -> Money:
-        """R6–R8: refuse, or record Cancelled and the credit. Returns the credit."""
+    def cancel(self, user: str, now: datetime, policy: CancellationPolicy) -> Money:
+        """R6–R8: refuse, or record Cancelled and the policy's credit. Returns the credit."""
         status = self.cancellation_status(now)
         if status.reason == "cancelled":
             raise AlreadyCancelled(f"order {self.id} was cancelled at {self.cancelled_at}")
@@ -179,9 +184,16 @@ class Order(BaseAggregate[UUID]):
             raise CancellationWindowClosed(
                 f"order {self.id} could be cancelled until {self.cancellable_until}"
             )
-        credit = credit_for_cancellation(
+        credit = policy.credit(
             self.product.kind, self.total, self.product.term_days, self.purchased_at, now
         )
+        # A custom policy is user code: its credit must still fit the order (R8).
+        if not isinstance(credit, Money) or credit.currency != self.total.currency:
+            raise ConfigurationError(f"the cancellation policy returned {credit!r}, not Money")
+        if not Money.zero(credit.currency) <= credit <= self.refundable:
+            raise ConfigurationError(
+                f"the cancellation policy credited {credit} on an order of {self.total}"
+            )
         self.trigger_event(self.Cancelled, timestamp=now, user=user)
         self.issue_credit(credit, reason="cancellation", refund_id=None, user=user, now=now)
         return credit

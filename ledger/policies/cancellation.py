@@ -3,7 +3,9 @@
 The window per product kind is data: `CancellationPolicy.default()` is the
 30-day rule, `CancellationPolicy.seven_day_subscriptions()` is the preset a
 partner programme may switch to without a code change. A kind missing from
-the mapping is never cancellable through the ledger.
+the mapping is never cancellable through the ledger. A different credit rule
+(another proration) is a subclass that overrides `CancellationPolicy.credit`;
+the ledger refuses any credit outside ``0 .. total`` in another currency.
 """
 
 from __future__ import annotations
@@ -63,6 +65,17 @@ class CancellationPolicy:
         """``purchased_at + window``, or None for kinds that are never cancellable."""
         window = self.windows.get(kind)
         return None if window is None else purchased_at + window
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        """The credit for cancelling at ``now``; R8 unless a subclass says otherwise."""
+        return credit_for_cancellation(kind, total, term_days, purchased_at, now)
 
 
 def days_used(purchased_at: datetime, now: datetime) -> int:
