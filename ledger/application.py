@@ -129,6 +129,7 @@ class Ledger:
         vault: KeyVault,
         clock: Clock,
         policy: CancellationPolicy,
+        logger: Any = None,
     ) -> None:
         self._store = store
         self._events = events
@@ -136,6 +137,7 @@ class Ledger:
         self._vault = vault
         self._clock = clock
         self._policy = policy
+        self._log = logger if logger is not None else log
         self._updater = ViewUpdater(events, views)
         self._audit = Audit(events, views, self._updater)
 
@@ -149,8 +151,13 @@ class Ledger:
         clock: Clock | None = None,
         secret_key: str | bytes | None = None,
         cancellation_policy: CancellationPolicy | None = None,
+        logger: Any = None,
     ) -> Ledger:
-        """Open a store: ``None``/``memory://``, ``sqlite:///path`` or ``postgresql://...``."""
+        """Open a store: ``None``/``memory://``, ``sqlite:///path`` or ``postgresql://...``.
+
+        ``logger`` is a structlog logger for the ``ledger.command`` events
+        (default: ``structlog.get_logger("ledger")``), e.g. one with bound context.
+        """
         store = parse_store_url(url)
         if clock is not None and not callable(clock):
             raise InvalidInput("clock", "must be a zero-argument callable returning a datetime")
@@ -168,9 +175,10 @@ class Ledger:
             vault=vault,
             clock=clock or _system_clock,
             policy=policy,
+            logger=logger,
         )
         ledger.catch_up()
-        log.debug("ledger.opened", store=store.description)
+        ledger._log.debug("ledger.opened", store=store.description)
         return ledger
 
     def close(self) -> None:
@@ -209,7 +217,7 @@ class Ledger:
         try:
             yield bound
         except LedgerError as error:
-            log.info(
+            self._log.info(
                 "ledger.command",
                 command=name,
                 user=actor.user,
@@ -218,7 +226,7 @@ class Ledger:
                 **bound,
             )
             raise
-        log.info(
+        self._log.info(
             "ledger.command",
             command=name,
             user=actor.user,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -52,7 +53,8 @@ class Actor:
     or the vendor's support (``Role.SUPPORT`` and neither)."""
 
     user: str
-    roles: frozenset[Role]
+    # Any set of roles is accepted (SPEC writes {Role.ADMIN_AGENT}); stored as a frozenset.
+    roles: Set[Role]
     partner_id: str | None = None
     tenant_id: UUID | None = None
 

@@ -15,15 +15,22 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 
 from ledger import Ledger
-from tests.support import FakeClock
+from tests.support import ManualClock
 
 POSTGRES_URL = os.environ.get(
     "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 STORES = ["memory", "sqlite", "postgres"]
+
+# Under CI every @given test is derandomized (a fixed seed per test) and prints
+# a reproduce blob on failure; locally hypothesis explores with fresh seeds.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 @cache
@@ -40,13 +47,19 @@ def _with_schema(url: str, schema: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}schema={schema}"
 
 
-@pytest.fixture
-def postgres_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def require_postgres() -> str:
+    """The server URL (no schema); fails under CI and skips elsewhere when it is down."""
     problem = postgres_problem()
     if problem:
         if IN_CI:
             pytest.fail(f"CI=true requires PostgreSQL: {problem}")
         pytest.skip(problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    require_postgres()
     # The PostgreSQL key file goes under XDG_CONFIG_HOME: keep it with the test.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     schema = f"lt_{uuid.uuid4().hex[:12]}"
@@ -75,11 +88,25 @@ def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def led(store_url: str, clock: FakeClock) -> Iterator[Ledger]:
+def led(store_url: str, clock: ManualClock) -> Iterator[Ledger]:
     with Ledger.open(store_url, clock=clock) as ledger:
         yield ledger
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show the state-machine runs' figures (steps, examples, seconds, seed)."""
+    lines = [
+        str(value)
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "state_machine"
+    ]
+    if lines:
+        terminalreporter.section("ledger.testing state machine")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

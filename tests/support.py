@@ -1,30 +1,22 @@
-"""Shared test scaffolding: a controllable clock and ready-made values."""
+"""Shared test scaffolding: ready-made values, and the clock from `ledger.testing`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from ledger import Actor, Customer, Money, Product, ProductKind, Role
+from ledger.testing import START, ManualClock
 
-START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """An injectable clock (R16) that tests move by hand."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        self.now = self.now + delta
-        return self.now
-
-    def set(self, now: datetime) -> None:
-        self.now = now
+__all__ = [
+    "START",
+    "ManualClock",
+    "customer",
+    "customer_admin",
+    "eur",
+    "partner",
+    "product",
+    "support",
+]
 
 
 def partner(user: str = "ann", *roles: Role, partner_id: str = "P1") -> Actor:

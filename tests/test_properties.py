@@ -22,7 +22,7 @@ from ledger.errors import (
     KeyRevoked,
     NotCancellable,
 )
-from tests.support import START, FakeClock, customer, customer_admin, partner, product
+from tests.support import START, ManualClock, customer, customer_admin, partner, product
 
 DAY = timedelta(days=1)
 WINDOW = timedelta(days=30)
@@ -50,13 +50,13 @@ def model_credit(total: Decimal, currency: str, term_days: int, elapsed: timedel
 @dataclass
 class Fixture:
     led: Ledger
-    clock: FakeClock
+    clock: ManualClock
     tenant_id: UUID
 
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Fixture]:
-    clock = FakeClock()
+    clock = ManualClock()
     with Ledger.open(clock=clock) as led:
         cust = customer()
         led.add_customer(partner(), cust)
@@ -240,7 +240,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = FakeClock()
+        self.clock = ManualClock()
         self.led = Ledger.open(clock=self.clock)
         self.agent: Actor = partner()
         cust: Customer = customer()

@@ -17,7 +17,16 @@ from ledger.errors import (
     KmsNotAllowed,
     OrderNotFound,
 )
-from tests.support import START, FakeClock, customer, customer_admin, eur, partner, product, support
+from tests.support import (
+    START,
+    ManualClock,
+    customer,
+    customer_admin,
+    eur,
+    partner,
+    product,
+    support,
+)
 
 AGENT = partner()
 AUDITOR = partner("gina", Role.GLOBAL_ADMIN)
@@ -200,7 +209,7 @@ def test_r3_purchase_issues_a_mak_key_in_the_default_format(led: Ledger) -> None
 
 @pytest.mark.parametrize("kind", [ProductKind.PERPETUAL, ProductKind.SUBSCRIPTION])
 def test_r3_purchase_fixes_cancellable_until_at_purchase_plus_30_days(
-    led: Ledger, clock: FakeClock, kind: ProductKind
+    led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
     bought_at = START + timedelta(hours=3, microseconds=17)
     clock.set(bought_at)
@@ -229,7 +238,7 @@ def test_r3_never_cancellable_kinds_have_no_cancellable_until(
 
 
 def test_r4_partner_admin_agent_views_key_downloads_and_copies_link(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     order_id = _buy(led, tid)
@@ -244,7 +253,7 @@ def test_r4_partner_admin_agent_views_key_downloads_and_copies_link(
 
 
 def test_r4_customer_global_admin_views_key_downloads_and_copies_link(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     order_id = _buy(led, tid)
@@ -357,7 +366,7 @@ def test_r4_products_without_downloads_refuse_every_download(
 
 
 def test_r4_link_expires_exactly_14_days_after_the_clock_time(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     order_id = _buy(led, tid)
@@ -375,7 +384,7 @@ def test_r4_link_expires_exactly_14_days_after_the_clock_time(
 
 
 def test_r4_link_expiry_with_a_non_utc_clock_is_the_same_instant_in_utc(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     order_id = _buy(led, tid)
@@ -387,7 +396,7 @@ def test_r4_link_expiry_with_a_non_utc_clock_is_the_same_instant_in_utc(
 
 
 def test_r4_every_view_download_and_copy_is_recorded_in_the_activity_log(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     order_id = _buy(led, tid)
@@ -427,7 +436,7 @@ def test_r4_purchase_alone_writes_nothing_to_the_activity_log(led: Ledger) -> No
 
 
 def test_r4_cancelled_order_raises_key_revoked_and_records_nothing(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     order_id = _buy(led, tid)

@@ -11,7 +11,7 @@ from ledger import ActivityEntry, Actor, Ledger, Role
 from ledger.errors import AccessDenied, InvalidInput
 from tests.support import (
     START,
-    FakeClock,
+    ManualClock,
     customer,
     customer_admin,
     eur,
@@ -84,7 +84,7 @@ def test_r5_customer_users_and_support_may_not_read_the_log(led: Ledger) -> None
         led.activity_log(support(), start=START.date(), end=START.date())
 
 
-def test_r5_date_range_is_utc_days_inclusive_at_both_ends(led: Ledger, clock: FakeClock) -> None:
+def test_r5_date_range_is_utc_days_inclusive_at_both_ends(led: Ledger, clock: ManualClock) -> None:
     clock.set(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
     _, order_id = _order(led)
     moments = [
@@ -107,7 +107,7 @@ def test_r5_date_range_is_utc_days_inclusive_at_both_ends(led: Ledger, clock: Fa
 
 
 def test_r5_days_are_utc_days_even_when_the_clock_reports_another_zone(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     _, order_id = _order(led)
     # 01:30 on 3 November in UTC+2 is still 2 November in UTC.
@@ -134,7 +134,7 @@ def test_r5_end_before_start_is_invalid_input(led: Ledger) -> None:
 
 
 def test_r5_entries_come_oldest_first_across_orders_and_users(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid_a, order_a = _order(led)
     tid_b, order_b = _order(led)
@@ -163,7 +163,7 @@ def test_r5_entries_come_oldest_first_across_orders_and_users(
     assert all(e.tenant_id == tenants[e.order_id] for e in entries)
 
 
-def test_r5_includes_customer_users_actions(led: Ledger, clock: FakeClock) -> None:
+def test_r5_includes_customer_users_actions(led: Ledger, clock: ManualClock) -> None:
     tid, order_id = _order(led)
     carol = customer_admin(tid)
     led.view_key(carol, order_id)
@@ -181,7 +181,7 @@ def test_r5_includes_customer_users_actions(led: Ledger, clock: FakeClock) -> No
     assert {e.title for e in entries} == {product().title}
 
 
-def test_r5_shows_only_the_readers_own_partners_orders(led: Ledger, clock: FakeClock) -> None:
+def test_r5_shows_only_the_readers_own_partners_orders(led: Ledger, clock: ManualClock) -> None:
     other_agent = partner("otto", partner_id="P2")
     other_auditor = partner("olga", Role.GLOBAL_ADMIN, partner_id="P2")
     tid1, order1 = _order(led)
@@ -199,7 +199,7 @@ def test_r5_shows_only_the_readers_own_partners_orders(led: Ledger, clock: FakeC
 
 
 def test_r5_only_key_views_downloads_and_link_copies_are_logged(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid, order_id = _order(led)
     led.software(AGENT, tid)

@@ -19,7 +19,7 @@ from ledger.errors import (
     NotCancellable,
     OrderNotFound,
 )
-from tests.support import START, FakeClock, customer, customer_admin, eur, partner, product
+from tests.support import START, ManualClock, customer, customer_admin, eur, partner, product
 
 AGENT = partner()
 ACCOUNTS = partner("gina", Role.GLOBAL_ADMIN)
@@ -78,7 +78,7 @@ def _assert_untouched(led: Ledger, tid: UUID, order_id: UUID) -> None:
 
 @pytest.mark.parametrize("kind", CANCELLABLE)
 def test_r6_cancel_one_microsecond_before_the_deadline_is_accepted(
-    led: Ledger, clock: FakeClock, kind: ProductKind
+    led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
     tid, order_id = _order(led, kind)
     clock.set(START + WINDOW - US)
@@ -91,7 +91,7 @@ def test_r6_cancel_one_microsecond_before_the_deadline_is_accepted(
 
 @pytest.mark.parametrize("kind", CANCELLABLE)
 def test_r6_cancel_at_the_deadline_is_refused(
-    led: Ledger, clock: FakeClock, kind: ProductKind
+    led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
     tid, order_id = _order(led, kind)
     clock.set(START + WINDOW)
@@ -102,7 +102,7 @@ def test_r6_cancel_at_the_deadline_is_refused(
 
 @pytest.mark.parametrize("late", [US, DAY, timedelta(days=400)])
 def test_r6_cancel_after_the_deadline_is_refused(
-    led: Ledger, clock: FakeClock, late: timedelta
+    led: Ledger, clock: ManualClock, late: timedelta
 ) -> None:
     tid, order_id = _order(led)
     clock.set(START + WINDOW + late)
@@ -111,7 +111,7 @@ def test_r6_cancel_after_the_deadline_is_refused(
     _assert_untouched(led, tid, order_id)
 
 
-def test_r6_window_is_counted_from_the_purchase_instant(led: Ledger, clock: FakeClock) -> None:
+def test_r6_window_is_counted_from_the_purchase_instant(led: Ledger, clock: ManualClock) -> None:
     bought = datetime(2026, 11, 5, 17, 42, 13, 250000, tzinfo=UTC)
     clock.set(bought)
     tid, order_id = _order(led)
@@ -125,7 +125,7 @@ def test_r6_window_is_counted_from_the_purchase_instant(led: Ledger, clock: Fake
 
 @pytest.mark.parametrize("kind", NEVER_CANCELLABLE)
 def test_r6_software_plans_and_azure_reservations_are_not_cancellable(
-    led: Ledger, clock: FakeClock, kind: ProductKind
+    led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
     tid, order_id = _order(led, kind)
     for moment in (START, START + DAY, START + WINDOW + DAY):
@@ -139,7 +139,7 @@ def test_r6_software_plans_and_azure_reservations_are_not_cancellable(
 
 
 def test_r6_second_cancel_is_already_cancelled_and_issues_no_second_credit(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid, order_id = _order(led)
     clock.advance(DAY)
@@ -186,7 +186,7 @@ def test_r6_admin_agent_of_another_partner_does_not_see_the_order(led: Ledger) -
 
 
 def test_r6_seven_day_subscription_preset_is_configuration(
-    store_url: str, clock: FakeClock
+    store_url: str, clock: ManualClock
 ) -> None:
     policy = CancellationPolicy.seven_day_subscriptions()
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
@@ -217,7 +217,7 @@ def test_r6_seven_day_subscription_preset_is_configuration(
         assert led.cancel(AGENT, perp).credit == eur("100.00")
 
 
-def test_r6_default_policy_gives_subscriptions_30_days(store_url: str, clock: FakeClock) -> None:
+def test_r6_default_policy_gives_subscriptions_30_days(store_url: str, clock: ManualClock) -> None:
     policy = CancellationPolicy.default()
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
         _, sub = _order(led, ProductKind.SUBSCRIPTION)
@@ -256,7 +256,7 @@ class Overpaying(CancellationPolicy):
         return total * 2
 
 
-def test_r8_a_policy_subclass_sets_the_credit(store_url: str, clock: FakeClock) -> None:
+def test_r8_a_policy_subclass_sets_the_credit(store_url: str, clock: ManualClock) -> None:
     policy = HalfCredit(CancellationPolicy.default().windows)
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
         _, order_id = _order(led, unit_price=eur("99.99"))
@@ -266,12 +266,12 @@ def test_r8_a_policy_subclass_sets_the_credit(store_url: str, clock: FakeClock) 
 
 
 def test_r8_a_policy_credit_beyond_the_order_is_refused_and_nothing_written(
-    store_url: str, clock: FakeClock
+    store_url: str, clock: ManualClock
 ) -> None:
     policy = Overpaying(CancellationPolicy.default().windows)
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
         tid, order_id = _order(led)
-        with pytest.raises(ConfigurationError, match="credited 200.00 EUR"):
+        with pytest.raises(ConfigurationError, match=r"credited 200\.00 EUR"):
             led.cancel(AGENT, order_id)
         _assert_untouched(led, tid, order_id)
 
@@ -280,7 +280,7 @@ def test_r8_a_policy_credit_beyond_the_order_is_refused_and_nothing_written(
 
 
 def test_r7_cancelled_order_stays_in_the_software_list_without_a_key(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid, order_id = _order(led, quantity=3)
     _, other = _order(led)
@@ -301,7 +301,7 @@ def test_r7_cancelled_order_stays_in_the_software_list_without_a_key(
 
 
 def test_r7_cancellation_reports_credit_time_and_invoice_month(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid, order_id = _order(led)
     at = clock.advance(timedelta(days=3, hours=2))
@@ -329,7 +329,7 @@ def test_r7_cancellation_reports_credit_time_and_invoice_month(
     ],
 )
 def test_r7_credit_lands_in_the_utc_month_it_was_issued(
-    led: Ledger, clock: FakeClock, cancel_at: datetime, month: str, not_month: str
+    led: Ledger, clock: ManualClock, cancel_at: datetime, month: str, not_month: str
 ) -> None:
     clock.set(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     _, order_id = _order(led)
@@ -343,7 +343,7 @@ def test_r7_credit_lands_in_the_utc_month_it_was_issued(
     assert line.issued_at.utcoffset() == timedelta(0)
 
 
-def test_r7_monthly_totals_are_per_currency(led: Ledger, clock: FakeClock) -> None:
+def test_r7_monthly_totals_are_per_currency(led: Ledger, clock: ManualClock) -> None:
     _, a = _order(led, unit_price=eur("10.00"), quantity=2)
     _, b = _order(led, unit_price=eur("0.05"))
     _, c = _order(led, unit_price=Money("1500", "JPY"))
@@ -356,7 +356,7 @@ def test_r7_monthly_totals_are_per_currency(led: Ledger, clock: FakeClock) -> No
 
 
 @pytest.mark.parametrize("roles", [{Role.GLOBAL_ADMIN}, {Role.ACCOUNT_ADMIN}, {Role.ADMIN_AGENT}])
-def test_r7_monthly_credits_readers(led: Ledger, clock: FakeClock, roles: set[Role]) -> None:
+def test_r7_monthly_credits_readers(led: Ledger, clock: ManualClock, roles: set[Role]) -> None:
     _, order_id = _order(led)
     clock.advance(DAY)
     led.cancel(AGENT, order_id)
@@ -381,7 +381,7 @@ def test_r7_monthly_credits_are_closed_to_customer_users(led: Ledger) -> None:
         led.monthly_credits(customer_admin(tid), "2026-11")
 
 
-def test_r7_monthly_credits_show_only_the_readers_partner(led: Ledger, clock: FakeClock) -> None:
+def test_r7_monthly_credits_show_only_the_readers_partner(led: Ledger, clock: ManualClock) -> None:
     _, order_id = _order(led)
     clock.advance(DAY)
     led.cancel(AGENT, order_id)
@@ -404,7 +404,7 @@ def test_r7_monthly_credits_show_only_the_readers_partner(led: Ledger, clock: Fa
     ],
 )
 def test_r8_perpetual_credit_is_the_whole_total(
-    led: Ledger, clock: FakeClock, unit_price: Money, quantity: int, elapsed: timedelta
+    led: Ledger, clock: ManualClock, unit_price: Money, quantity: int, elapsed: timedelta
 ) -> None:
     _, order_id = _order(led, unit_price=unit_price, quantity=quantity)
     clock.set(START + elapsed)
@@ -454,7 +454,7 @@ SUBSCRIPTION_CREDITS = [
 )
 def test_r8_subscription_credit_is_prorated_by_unused_started_days(
     led: Ledger,
-    clock: FakeClock,
+    clock: ManualClock,
     term_days: int,
     unit_price: Money,
     quantity: int,
@@ -472,7 +472,7 @@ def test_r8_subscription_credit_is_prorated_by_unused_started_days(
 
 
 def test_r8_credit_in_the_monthly_statement_matches_the_cancellation(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     _, order_id = _order(led, ProductKind.SUBSCRIPTION, unit_price=eur("120.00"), term_days=365)
     clock.set(START + DAY)
@@ -520,7 +520,7 @@ def test_r8_subscription_needs_a_term() -> None:
 )
 @pytest.mark.parametrize("kind", CANCELLABLE)
 def test_r9_open_window_reports_days_left_rounded_up(
-    led: Ledger, clock: FakeClock, kind: ProductKind, elapsed: timedelta, days_left: int
+    led: Ledger, clock: ManualClock, kind: ProductKind, elapsed: timedelta, days_left: int
 ) -> None:
     _, order_id = _order(led, kind)
     clock.set(START + elapsed)
@@ -534,7 +534,7 @@ def test_r9_open_window_reports_days_left_rounded_up(
 
 @pytest.mark.parametrize("elapsed", [WINDOW, WINDOW + US, timedelta(days=45)])
 def test_r9_closed_window_reports_window_closed_and_refund_request_possible(
-    led: Ledger, clock: FakeClock, elapsed: timedelta
+    led: Ledger, clock: ManualClock, elapsed: timedelta
 ) -> None:
     _, order_id = _order(led)
     clock.set(START + elapsed)
@@ -548,7 +548,7 @@ def test_r9_closed_window_reports_window_closed_and_refund_request_possible(
 
 @pytest.mark.parametrize("kind", NEVER_CANCELLABLE)
 def test_r9_never_cancellable_kinds_report_not_cancellable(
-    led: Ledger, clock: FakeClock, kind: ProductKind
+    led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
     _, order_id = _order(led, kind)
     for moment in (START, START + WINDOW + DAY):
@@ -562,7 +562,7 @@ def test_r9_never_cancellable_kinds_report_not_cancellable(
 
 
 def test_r9_cancelled_order_reports_cancelled_and_keeps_its_deadline(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     _, order_id = _order(led)
     clock.set(START + timedelta(days=2))
@@ -597,7 +597,7 @@ def test_r9_other_partner_does_not_see_the_order(led: Ledger) -> None:
         led.cancellation_status(partner("otto", Role.GLOBAL_ADMIN, partner_id="P2"), order_id)
 
 
-def test_r9_asking_changes_nothing(led: Ledger, clock: FakeClock) -> None:
+def test_r9_asking_changes_nothing(led: Ledger, clock: ManualClock) -> None:
     tid, order_id = _order(led)
     clock.set(START + WINDOW - US)
     for _ in range(3):

@@ -19,7 +19,7 @@ from ledger.errors import (
     RefundNotFound,
     RefundNotPossible,
 )
-from tests.support import FakeClock, customer, customer_admin, eur, partner, product, support
+from tests.support import ManualClock, customer, customer_admin, eur, partner, product, support
 
 WINDOW = timedelta(days=30)
 PAST_WINDOW = timedelta(days=31)
@@ -68,7 +68,7 @@ def credit_amounts(led: Ledger, month: str, order_id: UUID) -> list[Money]:
 # -- when a refund can be requested ------------------------------------------------------
 
 
-def test_r10_refund_within_the_window_is_not_possible(led: Ledger, clock: FakeClock) -> None:
+def test_r10_refund_within_the_window_is_not_possible(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     with pytest.raises(RefundNotPossible):
         file_refund(led, partner(), order_id, eur("10.00"))
@@ -78,7 +78,7 @@ def test_r10_refund_within_the_window_is_not_possible(led: Ledger, clock: FakeCl
     assert led.refunds(partner()) == []
 
 
-def test_r10_refund_is_possible_from_the_deadline_on(led: Ledger, clock: FakeClock) -> None:
+def test_r10_refund_is_possible_from_the_deadline_on(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     clock.advance(WINDOW)  # at the deadline itself the window is closed (R6)
     refund_id = file_refund(led, partner(), order_id, eur("10.00"))
@@ -87,7 +87,7 @@ def test_r10_refund_is_possible_from_the_deadline_on(led: Ledger, clock: FakeClo
 
 @pytest.mark.parametrize("kind", [ProductKind.SOFTWARE_PLAN, ProductKind.AZURE_RESERVATION])
 def test_r10_refund_for_a_never_cancellable_kind_is_not_possible(
-    led: Ledger, clock: FakeClock, kind: ProductKind
+    led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
     _, order_id = buy(led, kind)
     with pytest.raises(RefundNotPossible):
@@ -98,7 +98,7 @@ def test_r10_refund_for_a_never_cancellable_kind_is_not_possible(
     assert led.refunds(partner()) == []
 
 
-def test_r10_refund_for_a_cancelled_order_is_not_possible(led: Ledger, clock: FakeClock) -> None:
+def test_r10_refund_for_a_cancelled_order_is_not_possible(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     led.cancel(partner(), order_id)
     clock.advance(PAST_WINDOW)
@@ -120,7 +120,7 @@ def test_r10_refund_for_a_cancelled_order_is_not_possible(led: Ledger, clock: Fa
     ],
 )
 def test_r10_only_a_partner_admin_agent_may_request(
-    led: Ledger, clock: FakeClock, roles: tuple[Role, ...]
+    led: Ledger, clock: ManualClock, roles: tuple[Role, ...]
 ) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
@@ -129,7 +129,7 @@ def test_r10_only_a_partner_admin_agent_may_request(
     assert led.refunds(partner()) == []
 
 
-def test_r10_a_customer_admin_may_not_request(led: Ledger, clock: FakeClock) -> None:
+def test_r10_a_customer_admin_may_not_request(led: Ledger, clock: ManualClock) -> None:
     tenant_id, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     with pytest.raises(AccessDenied):
@@ -137,7 +137,7 @@ def test_r10_a_customer_admin_may_not_request(led: Ledger, clock: FakeClock) -> 
     assert led.refunds(partner()) == []
 
 
-def test_r10_another_partners_agent_does_not_see_the_order(led: Ledger, clock: FakeClock) -> None:
+def test_r10_another_partners_agent_does_not_see_the_order(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     with pytest.raises(OrderNotFound):
@@ -161,7 +161,7 @@ def test_r10_another_partners_agent_does_not_see_the_order(led: Ledger, clock: F
     ids=["zero", "negative", "just-above-total", "far-above-total", "usd", "jpy"],
 )
 def test_r10_bad_amount_is_invalid_input_naming_amount(
-    led: Ledger, clock: FakeClock, amount: Money
+    led: Ledger, clock: ManualClock, amount: Money
 ) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
@@ -171,7 +171,7 @@ def test_r10_bad_amount_is_invalid_input_naming_amount(
     assert led.refunds(partner()) == []
 
 
-def test_r10_the_whole_total_may_be_requested(led: Ledger, clock: FakeClock) -> None:
+def test_r10_the_whole_total_may_be_requested(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     file_refund(led, partner(), order_id, eur("200.00"))
@@ -183,7 +183,9 @@ def test_r10_the_whole_total_may_be_requested(led: Ledger, clock: FakeClock) -> 
     "email",
     ["ann.partner.example", "ann@", "@partner.example", "ann@@partner.example", "ann x@p.example"],
 )
-def test_r10_bad_contact_email_is_invalid_input(led: Ledger, clock: FakeClock, email: str) -> None:
+def test_r10_bad_contact_email_is_invalid_input(
+    led: Ledger, clock: ManualClock, email: str
+) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     with pytest.raises(InvalidInput) as caught:
@@ -195,7 +197,7 @@ def test_r10_bad_contact_email_is_invalid_input(led: Ledger, clock: FakeClock, e
 # -- listing -----------------------------------------------------------------------------
 
 
-def test_r10_a_request_is_listed_as_pending(led: Ledger, clock: FakeClock) -> None:
+def test_r10_a_request_is_listed_as_pending(led: Ledger, clock: ManualClock) -> None:
     tenant_id, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     requested_at = clock.now
@@ -226,7 +228,7 @@ def test_r10_a_request_is_listed_as_pending(led: Ledger, clock: FakeClock) -> No
 
 
 def test_r10_approval_credits_the_approved_amount_in_the_month_of_approval(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tenant_id, order_id = buy(led)  # 2026-11-02
     clock.set(datetime(2026, 12, 20, 12, 0, tzinfo=UTC))
@@ -259,7 +261,7 @@ def test_r10_approval_credits_the_approved_amount_in_the_month_of_approval(
     assert item.key_available is True
 
 
-def test_r10_approval_without_amount_credits_as_requested(led: Ledger, clock: FakeClock) -> None:
+def test_r10_approval_without_amount_credits_as_requested(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("12.34"))
@@ -269,7 +271,9 @@ def test_r10_approval_without_amount_credits_as_requested(led: Ledger, clock: Fa
     assert credit_amounts(led, month, order_id) == [eur("12.34")]
 
 
-def test_r10_approving_more_than_requested_is_invalid_input(led: Ledger, clock: FakeClock) -> None:
+def test_r10_approving_more_than_requested_is_invalid_input(
+    led: Ledger, clock: ManualClock
+) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("60.00"))
@@ -283,7 +287,7 @@ def test_r10_approving_more_than_requested_is_invalid_input(led: Ledger, clock: 
     assert led.resolve_refund(support(), refund_id, approve=True).status == "approved"
 
 
-def test_r10_a_full_refund_revokes_the_keys(led: Ledger, clock: FakeClock) -> None:
+def test_r10_a_full_refund_revokes_the_keys(led: Ledger, clock: ManualClock) -> None:
     tenant_id, order_id = buy(led)
     key = led.view_key(partner(), order_id)
     assert key
@@ -308,7 +312,7 @@ def test_r10_a_full_refund_revokes_the_keys(led: Ledger, clock: FakeClock) -> No
 
 
 def test_r10_partial_refunds_that_add_up_to_the_total_revoke_the_keys(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tenant_id, order_id = buy(led)
     clock.advance(PAST_WINDOW)
@@ -333,7 +337,7 @@ def test_r10_partial_refunds_that_add_up_to_the_total_revoke_the_keys(
     ]
 
 
-def test_r10_a_declined_refund_credits_nothing(led: Ledger, clock: FakeClock) -> None:
+def test_r10_a_declined_refund_credits_nothing(led: Ledger, clock: ManualClock) -> None:
     tenant_id, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("200.00"))
@@ -356,7 +360,7 @@ def test_r10_a_declined_refund_credits_nothing(led: Ledger, clock: FakeClock) ->
     ("first", "second"), [(True, True), (True, False), (False, True), (False, False)]
 )
 def test_r10_resolving_twice_is_refused(
-    led: Ledger, clock: FakeClock, first: bool, second: bool
+    led: Ledger, clock: ManualClock, first: bool, second: bool
 ) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
@@ -376,7 +380,7 @@ def test_r10_resolving_twice_is_refused(
     [(Role.ADMIN_AGENT,), (Role.GLOBAL_ADMIN,), (Role.ADMIN_AGENT, Role.GLOBAL_ADMIN)],
 )
 def test_r10_partner_users_cannot_resolve(
-    led: Ledger, clock: FakeClock, roles: tuple[Role, ...]
+    led: Ledger, clock: ManualClock, roles: tuple[Role, ...]
 ) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
@@ -389,7 +393,7 @@ def test_r10_partner_users_cannot_resolve(
 
 
 def test_r10_a_partner_user_with_the_support_role_is_not_support(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
@@ -399,7 +403,7 @@ def test_r10_a_partner_user_with_the_support_role_is_not_support(
     assert led.refunds(partner())[0].status == "pending"
 
 
-def test_r10_another_partners_refund_is_not_found(led: Ledger, clock: FakeClock) -> None:
+def test_r10_another_partners_refund_is_not_found(led: Ledger, clock: ManualClock) -> None:
     _, order_id = buy(led)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("20.00"))
@@ -415,7 +419,9 @@ def test_r10_an_unknown_refund_is_not_found(led: Ledger) -> None:
     assert issubclass(RefundNotFound, OrderNotFound)
 
 
-def test_r10_refunds_in_another_currency_are_credited_in_it(led: Ledger, clock: FakeClock) -> None:
+def test_r10_refunds_in_another_currency_are_credited_in_it(
+    led: Ledger, clock: ManualClock
+) -> None:
     _, order_id = buy(led, unit_price=Money("1500", "JPY"), quantity=3)
     clock.advance(PAST_WINDOW)
     with pytest.raises(InvalidInput) as caught:

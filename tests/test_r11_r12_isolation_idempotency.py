@@ -17,7 +17,7 @@ from ledger.errors import (
     IdempotencyConflict,
     OrderNotFound,
 )
-from tests.support import START, FakeClock, customer, customer_admin, eur, partner, product
+from tests.support import START, ManualClock, customer, customer_admin, eur, partner, product
 
 AGENT = partner()
 AUDITOR = partner("gina", Role.GLOBAL_ADMIN)
@@ -89,7 +89,7 @@ ORDER_COMMANDS: dict[str, OrderCommand] = {
 @pytest.mark.parametrize("command", sorted(ORDER_COMMANDS))
 @pytest.mark.parametrize("window_closed", [False, True])
 def test_r11_another_partners_order_is_order_not_found_for_every_order_command(
-    led: Ledger, clock: FakeClock, command: str, window_closed: bool
+    led: Ledger, clock: ManualClock, command: str, window_closed: bool
 ) -> None:
     tid, order_id = _order(led)
     if window_closed:  # so that request_refund would be allowed to its owner
@@ -103,7 +103,7 @@ def test_r11_another_partners_order_is_order_not_found_for_every_order_command(
 
 @pytest.mark.parametrize("command", sorted(ORDER_COMMANDS))
 def test_r11_an_unknown_order_id_gives_the_same_error(
-    led: Ledger, clock: FakeClock, command: str
+    led: Ledger, clock: ManualClock, command: str
 ) -> None:
     tid, _ = _order(led)
     clock.set(START + WINDOW + timedelta(days=1))
@@ -191,7 +191,7 @@ def test_r11_visible_but_not_allowed_is_access_denied(
 
 
 def test_r11_monthly_credits_and_activity_are_partitioned_by_partner(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     _, mine = _order(led)
     _, theirs = _order(led, OTHER_AGENT)
@@ -222,7 +222,7 @@ def _buy(led: Ledger, actor: Actor = AGENT, **overrides: Any) -> UUID:
 
 
 def test_r12_same_key_same_parameters_returns_the_same_order_and_records_nothing(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     tid = _tenant(led)
     first = _buy(led, tenant_id=tid)
@@ -317,7 +317,9 @@ def test_r12_different_keys_or_no_key_make_new_orders(led: Ledger) -> None:
     assert len(led.software(AGENT, tid)) == 4
 
 
-def test_r12_retry_after_cancel_returns_the_cancelled_order(led: Ledger, clock: FakeClock) -> None:
+def test_r12_retry_after_cancel_returns_the_cancelled_order(
+    led: Ledger, clock: ManualClock
+) -> None:
     tid = _tenant(led)
     first = _buy(led, tenant_id=tid)
     clock.advance(timedelta(days=1))
@@ -330,7 +332,7 @@ def test_r12_retry_after_cancel_returns_the_cancelled_order(led: Ledger, clock: 
 
 
 def test_r12_idempotent_retry_survives_reopening_the_store(
-    durable_url: str, clock: FakeClock
+    durable_url: str, clock: ManualClock
 ) -> None:
     with Ledger.open(durable_url, clock=clock) as led:
         tid = _tenant(led)

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from ledger import Actor, Ledger, ProductKind, Role
 from ledger.errors import AccessDenied, InvalidInput, KeyRevoked, OrderNotFound
-from tests.support import FakeClock, customer, customer_admin, eur, partner, product
+from tests.support import ManualClock, customer, customer_admin, eur, partner, product
 
 SECRET_KEY_ENV = "LEDGER_SECRET_KEY"
 
@@ -100,7 +100,7 @@ def raw_files(path: Path) -> dict[str, bytes]:
 
 
 def test_r14_sqlite_file_holds_no_plaintext_key(
-    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
     path = tmp_path / "ledger.db"
@@ -125,7 +125,7 @@ def test_r14_sqlite_file_holds_no_plaintext_key(
 
 
 def test_r14_sqlite_store_reopened_with_its_key_file_shows_the_same_key(
-    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -149,7 +149,7 @@ def test_r14_sqlite_store_reopened_with_its_key_file_shows_the_same_key(
 
 
 def test_r14_an_explicit_secret_key_writes_no_key_file(
-    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_ENV, raising=False)
     secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -190,7 +190,7 @@ def postgres_dump(url: str) -> tuple[list[str], bytes]:
     return tables, b"\n".join(chunks)
 
 
-def test_r14_postgres_tables_hold_no_plaintext_key(postgres_url: str, clock: FakeClock) -> None:
+def test_r14_postgres_tables_hold_no_plaintext_key(postgres_url: str, clock: ManualClock) -> None:
     secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
     with Ledger.open(postgres_url, clock=clock, secret_key=secret) as led:
         keys, order_ids = make_history(led)

@@ -31,7 +31,7 @@ from ledger.errors import (
 )
 from tests.support import (
     START,
-    FakeClock,
+    ManualClock,
     customer,
     customer_admin,
     eur,
@@ -57,7 +57,7 @@ class World:
     refund_id: UUID  # a pending refund request on closed_id
 
 
-def _world(led: Ledger, clock: FakeClock) -> World:
+def _world(led: Ledger, clock: ManualClock) -> World:
     c = customer()
     led.add_customer(AGENT, c)
     clock.set(START - WINDOW - timedelta(days=5))
@@ -291,7 +291,7 @@ BAD_COMMANDS: list[tuple[str, Command, str]] = [
     [pytest.param(cmd, fld, id=name) for name, cmd, fld in BAD_COMMANDS],
 )
 def test_r15_bad_input_is_invalid_input_naming_the_field_and_writes_nothing(
-    led: Ledger, clock: FakeClock, command: Command, field: str
+    led: Ledger, clock: ManualClock, command: Command, field: str
 ) -> None:
     w = _world(led, clock)
     before = _snapshot(led, w.tid)
@@ -303,7 +303,9 @@ def test_r15_bad_input_is_invalid_input_naming_the_field_and_writes_nothing(
     assert _snapshot(led, w.tid) == before
 
 
-def test_r15_strings_of_exactly_256_characters_are_accepted(led: Ledger, clock: FakeClock) -> None:
+def test_r15_strings_of_exactly_256_characters_are_accepted(
+    led: Ledger, clock: ManualClock
+) -> None:
     w = _world(led, clock)
     first = _purchase(led, w, idempotency_key="k" * 256)
     assert _purchase(led, w, idempotency_key="k" * 256) == first
@@ -424,7 +426,7 @@ def test_r15_money_values_are_validated(amount: Any, currency: Any, field: str) 
 # ------------------------------------------------------ R15: the order of checks
 
 
-def test_r15_input_is_checked_before_visibility(led: Ledger, clock: FakeClock) -> None:
+def test_r15_input_is_checked_before_visibility(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     before = _snapshot(led, w.tid)
     with pytest.raises(InvalidInput) as info:
@@ -442,7 +444,7 @@ def test_r15_input_is_checked_before_visibility(led: Ledger, clock: FakeClock) -
     assert _snapshot(led, w.tid) == before
 
 
-def test_r15_input_is_checked_before_role(led: Ledger, clock: FakeClock) -> None:
+def test_r15_input_is_checked_before_role(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     before = _snapshot(led, w.tid)
     with pytest.raises(InvalidInput) as info:
@@ -457,7 +459,7 @@ def test_r15_input_is_checked_before_role(led: Ledger, clock: FakeClock) -> None
     assert _snapshot(led, w.tid) == before
 
 
-def test_r15_input_is_checked_before_rules(led: Ledger, clock: FakeClock) -> None:
+def test_r15_input_is_checked_before_rules(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     before = _snapshot(led, w.tid)
     with pytest.raises(InvalidInput) as info:
@@ -477,7 +479,7 @@ def test_r15_input_is_checked_before_rules(led: Ledger, clock: FakeClock) -> Non
     assert _snapshot(led, w.tid) == before
 
 
-def test_r15_visibility_is_checked_before_role(led: Ledger, clock: FakeClock) -> None:
+def test_r15_visibility_is_checked_before_role(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     before = _snapshot(led, w.tid)
     with pytest.raises(OrderNotFound):
@@ -493,7 +495,7 @@ def test_r15_visibility_is_checked_before_role(led: Ledger, clock: FakeClock) ->
     assert _snapshot(led, w.tid) == before
 
 
-def test_r15_visibility_is_checked_before_rules(led: Ledger, clock: FakeClock) -> None:
+def test_r15_visibility_is_checked_before_rules(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     led.cancel(AGENT, w.order_id)
     before = _snapshot(led, w.tid)
@@ -508,7 +510,7 @@ def test_r15_visibility_is_checked_before_rules(led: Ledger, clock: FakeClock) -
     assert _snapshot(led, w.tid) == before
 
 
-def test_r15_role_is_checked_before_rules(led: Ledger, clock: FakeClock) -> None:
+def test_r15_role_is_checked_before_rules(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     plan = led.purchase(
         AGENT,
@@ -552,7 +554,7 @@ def _is_utc(moment: object) -> bool:
     return isinstance(moment, datetime) and moment.utcoffset() == timedelta(0)
 
 
-def test_r16_every_returned_timestamp_is_aware_utc(led: Ledger, clock: FakeClock) -> None:
+def test_r16_every_returned_timestamp_is_aware_utc(led: Ledger, clock: ManualClock) -> None:
     w = _world(led, clock)
     tid = w.tid
     stamps: list[object] = []
@@ -596,7 +598,7 @@ def test_r16_every_returned_timestamp_is_aware_utc(led: Ledger, clock: FakeClock
     ids=["+05:30", "-08:00", "Amsterdam", "New_York"],
 )
 def test_r16_an_aware_non_utc_clock_is_converted_to_utc(
-    led: Ledger, clock: FakeClock, tz: Any
+    led: Ledger, clock: ManualClock, tz: Any
 ) -> None:
     clock.set(START.astimezone(tz))
     c = customer()
@@ -619,7 +621,7 @@ def test_r16_an_aware_non_utc_clock_is_converted_to_utc(
 
 
 def test_r16_non_utc_clock_survives_reopening_the_store(store_url: str) -> None:
-    clock = FakeClock(START.astimezone(timezone(timedelta(hours=-3))))
+    clock = ManualClock(START.astimezone(timezone(timedelta(hours=-3))))
     c = customer()
     with Ledger.open(store_url, clock=clock) as led:
         led.add_customer(AGENT, c)
@@ -631,7 +633,7 @@ def test_r16_non_utc_clock_survives_reopening_the_store(store_url: str) -> None:
     assert _is_utc(item.purchased_at)
     if store_url.startswith("memory"):
         return
-    with Ledger.open(store_url, clock=FakeClock()) as again:
+    with Ledger.open(store_url, clock=ManualClock()) as again:
         [item] = again.software(AGENT, c.tenant_id)
     assert item.purchased_at == START
     assert _is_utc(item.purchased_at)
@@ -643,7 +645,7 @@ def test_r16_non_utc_clock_survives_reopening_the_store(store_url: str) -> None:
     ids=["naive", "str", "date", "int", "none"],
 )
 def test_r16_a_clock_that_does_not_return_an_aware_datetime_is_refused(
-    led: Ledger, clock: FakeClock, bad_now: object
+    led: Ledger, clock: ManualClock, bad_now: object
 ) -> None:
     w = _world(led, clock)
     before = _snapshot(led, w.tid)

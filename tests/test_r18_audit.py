@@ -18,12 +18,12 @@ from ledger import Ledger, Money, ProductKind, Role
 from ledger.audit import AuditDigest
 from ledger.errors import InvalidInput
 from tests.conftest import POSTGRES_URL
-from tests.support import FakeClock, customer, partner, product
+from tests.support import ManualClock, customer, partner, product
 
 GLOBAL_ADMIN = partner("gail", Role.GLOBAL_ADMIN)
 
 
-def busy_history(led: Ledger, clock: FakeClock) -> tuple[UUID, UUID, str]:
+def busy_history(led: Ledger, clock: ManualClock) -> tuple[UUID, UUID, str]:
     """A purchase, a key view, a download and a cancellation; returns ids and the key."""
     agent = partner()
     tenant = customer()
@@ -39,7 +39,7 @@ def busy_history(led: Ledger, clock: FakeClock) -> tuple[UUID, UUID, str]:
     return tenant.tenant_id, cancelled, key
 
 
-def test_r18a_rebuilt_views_equal_the_live_views(led: Ledger, clock: FakeClock) -> None:
+def test_r18a_rebuilt_views_equal_the_live_views(led: Ledger, clock: ManualClock) -> None:
     busy_history(led, clock)
     report = led.audit.rebuild()
     assert report.matches, report.differences
@@ -51,7 +51,7 @@ def test_r18a_rebuilt_views_equal_the_live_views(led: Ledger, clock: FakeClock) 
     }
 
 
-def test_r18b_state_as_of_a_past_instant(led: Ledger, clock: FakeClock) -> None:
+def test_r18b_state_as_of_a_past_instant(led: Ledger, clock: ManualClock) -> None:
     before_cancel = clock.now + timedelta(days=1)
     tenant_id, cancelled, _ = busy_history(led, clock)
     then = led.audit.as_of(before_cancel)
@@ -73,7 +73,7 @@ def test_r18b_state_as_of_a_past_instant(led: Ledger, clock: FakeClock) -> None:
     assert raised.value.field == "month"
 
 
-def test_r18c_exports_are_complete_and_hold_no_key(led: Ledger, clock: FakeClock) -> None:
+def test_r18c_exports_are_complete_and_hold_no_key(led: Ledger, clock: ManualClock) -> None:
     _, _, key = busy_history(led, clock)
     jsonl = io.StringIO()
     count = led.audit.export_events(jsonl, "jsonl")
@@ -101,13 +101,13 @@ def test_r18c_exports_are_complete_and_hold_no_key(led: Ledger, clock: FakeClock
         led.audit.export_events(io.StringIO(), "xml")  # type: ignore[arg-type]
 
 
-def test_r18c_export_to_a_file(led: Ledger, clock: FakeClock, tmp_path: Path) -> None:
+def test_r18c_export_to_a_file(led: Ledger, clock: ManualClock, tmp_path: Path) -> None:
     busy_history(led, clock)
     target = tmp_path / "events.jsonl"
     assert led.audit.export_events(target) == len(target.read_text().splitlines())
 
 
-def test_r18d_untouched_history_verifies(led: Ledger, clock: FakeClock) -> None:
+def test_r18d_untouched_history_verifies(led: Ledger, clock: ManualClock) -> None:
     empty = led.audit.digest()
     assert empty.position == 0
     busy_history(led, clock)
@@ -125,7 +125,7 @@ def test_r18d_untouched_history_verifies(led: Ledger, clock: FakeClock) -> None:
 
 
 def test_r18d_digest_from_a_longer_history_reveals_truncation(
-    led: Ledger, clock: FakeClock
+    led: Ledger, clock: ManualClock
 ) -> None:
     busy_history(led, clock)
     digest = led.audit.digest()
@@ -162,7 +162,7 @@ def _position_of(led: Ledger, topic: str) -> int:
     )
 
 
-def test_r18d_an_edited_event_is_found(durable_url: str, clock: FakeClock) -> None:
+def test_r18d_an_edited_event_is_found(durable_url: str, clock: ManualClock) -> None:
     with Ledger.open(durable_url, clock=clock) as led:
         busy_history(led, clock)
         digest = led.audit.digest()
@@ -181,7 +181,7 @@ def test_r18d_an_edited_event_is_found(durable_url: str, clock: FakeClock) -> No
     assert "edited" in (result.problem or "")
 
 
-def test_r18d_a_deleted_event_is_found(durable_url: str, clock: FakeClock) -> None:
+def test_r18d_a_deleted_event_is_found(durable_url: str, clock: ManualClock) -> None:
     with Ledger.open(durable_url, clock=clock) as led:
         busy_history(led, clock)
         digest = led.audit.digest()
@@ -199,7 +199,7 @@ def test_r18d_a_deleted_event_is_found(durable_url: str, clock: FakeClock) -> No
 
 
 def test_r18d_history_rewritten_with_its_chain_needs_the_outside_digest(
-    durable_url: str, clock: FakeClock
+    durable_url: str, clock: ManualClock
 ) -> None:
     with Ledger.open(durable_url, clock=clock) as led:
         busy_history(led, clock)

@@ -16,7 +16,7 @@ from psycopg import sql
 from ledger import Actor, Ledger, Money, ProductKind, Role
 from tests.support import (
     START,
-    FakeClock,
+    ManualClock,
     customer,
     customer_admin,
     eur,
@@ -45,7 +45,7 @@ class History:
     actions: int  # key views, downloads and link copies on P1's orders
 
 
-def play(led: Ledger, clock: FakeClock) -> History:
+def play(led: Ledger, clock: ManualClock) -> History:
     """Purchases, key views, downloads, a cancellation and refunds over three months."""
     hour = timedelta(hours=1)
     nl, au, other = customer("NL"), customer("AU"), customer("DE")
@@ -193,7 +193,7 @@ def check_live_result(view: dict[str, Any], history: History) -> None:
     assert [r.status for r in view["refunds_p2"]] == ["declined"]
 
 
-def test_r18a_live_views_reflect_the_history(led: Ledger, clock: FakeClock) -> None:
+def test_r18a_live_views_reflect_the_history(led: Ledger, clock: ManualClock) -> None:
     history = play(led, clock)
     first = snapshot(led, history)
     check_live_result(first, history)
@@ -201,12 +201,12 @@ def test_r18a_live_views_reflect_the_history(led: Ledger, clock: FakeClock) -> N
 
 
 def test_r18a_a_new_ledger_on_the_same_store_gives_the_same_result(durable_url: str) -> None:
-    clock = FakeClock(START)
+    clock = ManualClock(START)
     with Ledger.open(durable_url, clock=clock) as led:
         reopen_and_compare(led, clock, durable_url)
 
 
-def reopen_and_compare(led: Ledger, clock: FakeClock, store_url: str) -> None:
+def reopen_and_compare(led: Ledger, clock: ManualClock, store_url: str) -> None:
     history = play(led, clock)
     live = snapshot(led, history)
     check_live_result(live, history)
@@ -282,7 +282,7 @@ def drop_everything_but_the_event_log(url: str) -> list[str]:
 
 
 def test_r18a_views_rebuilt_from_the_event_log_equal_the_live_result(durable_url: str) -> None:
-    clock = FakeClock(START)
+    clock = ManualClock(START)
     with Ledger.open(durable_url, clock=clock) as led:
         history = play(led, clock)
         live = snapshot(led, history)
@@ -298,7 +298,7 @@ def test_r18a_views_rebuilt_from_the_event_log_equal_the_live_result(durable_url
 
 
 def test_r18a_a_rebuilt_audit_chain_has_the_same_digest(durable_url: str) -> None:
-    clock = FakeClock(START)
+    clock = ManualClock(START)
     with Ledger.open(durable_url, clock=clock) as led:
         play(led, clock)
         digest = led.audit.digest()

@@ -1,0 +1,66 @@
+"""Tools for property-testing cancellation rules against the ledger, like `structlog.testing`.
+
+* `LedgerStateMachine` — a hypothesis state machine that drives a `Ledger`
+  and a plain `ReferenceModel` side by side; subclass it with your own
+  ``policy`` and ``rules``.
+* `run` — run a machine for N steps with a fixed seed (scripts and CI).
+* `strategies` — hypothesis strategies for markets, money, customers,
+  products, actors and whole command sequences; `run_commands` replays one.
+* `Scenario` — Given/When/Then specs: given this history, when this command,
+  then these events or this error.
+
+Needs hypothesis: ``pip install "ledger[testing]"``.
+"""
+
+from ledger.testing import strategies
+from ledger.testing.clock import START, ManualClock
+from ledger.testing.commands import (
+    AddCustomer,
+    AskCancellationStatus,
+    Cancel,
+    Command,
+    Download,
+    Purchase,
+    RequestRefund,
+    ResolveRefund,
+    ViewKey,
+    Wait,
+)
+from ledger.testing.harness import Harness, Outcome
+from ledger.testing.machine import LedgerStateMachine
+from ledger.testing.model import ModelMismatch, ModelOrder, ReferenceModel, ReferenceRules
+from ledger.testing.runner import DEFAULT_SEED, RunReport, run, run_commands
+from ledger.testing.specs import ExpectedEvent, RecordedEvent, Scenario, event
+from ledger.testing.stores import scratch_store
+
+__all__ = [
+    "AddCustomer",
+    "AskCancellationStatus",
+    "Cancel",
+    "Command",
+    "DEFAULT_SEED",
+    "Download",
+    "ExpectedEvent",
+    "Harness",
+    "LedgerStateMachine",
+    "ManualClock",
+    "ModelMismatch",
+    "ModelOrder",
+    "Outcome",
+    "Purchase",
+    "RecordedEvent",
+    "ReferenceModel",
+    "ReferenceRules",
+    "RequestRefund",
+    "ResolveRefund",
+    "RunReport",
+    "START",
+    "Scenario",
+    "ViewKey",
+    "Wait",
+    "event",
+    "run",
+    "run_commands",
+    "scratch_store",
+    "strategies",
+]

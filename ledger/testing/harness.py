@@ -1,0 +1,149 @@
+"""Drive a ledger and a reference model side by side, and compare them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+from ledger.application import Ledger
+from ledger.errors import KeyRevoked, LedgerError
+from ledger.testing.clock import ManualClock
+from ledger.testing.commands import Command, Wait
+from ledger.testing.driver import Driver
+from ledger.testing.model import ModelMismatch, ReferenceModel, require_equal
+from ledger.values import Actor, Role
+
+__all__ = ["Harness", "Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one command did: its result, or the type of error it raised."""
+
+    command: Command
+    result: Any = None
+    error: type[LedgerError] | None = None
+
+
+def _name(error: type[LedgerError] | None) -> str:
+    return "success" if error is None else error.__name__
+
+
+class Harness:
+    """Runs each command on the ledger and the model; `check` compares every view."""
+
+    def __init__(
+        self, ledger: Ledger, clock: ManualClock, model: ReferenceModel, *, rebuild: bool = True
+    ) -> None:
+        self.driver = Driver(ledger, clock)
+        self.ledger = ledger
+        self.clock = clock
+        self.model = model
+        self.rebuild = rebuild
+        self.steps = 0
+        self._checked = False
+
+    def step(self, command: Command) -> Outcome:
+        """Run one command; raise `ModelMismatch` unless the ledger did what the model says."""
+        self.steps += 1
+        # Moving the clock records nothing, so the last check still stands.
+        self._checked = self._checked and isinstance(command, Wait)
+        now = self.clock()
+        resolve_order, resolve_refund = self.driver.order_id, self.driver.refund_id
+        expected = self.model.expect(command, now, resolve_order, resolve_refund)
+        try:
+            result = self.driver.run(command)
+        except LedgerError as error:
+            if type(error) is not expected:
+                raise ModelMismatch(
+                    f"{command!r}\n  ledger: {type(error).__name__}: {error}\n"
+                    f"  model:  {_name(expected)}"
+                ) from error
+            return Outcome(command, error=type(error))
+        if expected is not None:
+            raise ModelMismatch(
+                f"{command!r}\n  ledger: success ({result!r})\n  model:  {expected.__name__}"
+            )
+        self.model.record(command, result, now, resolve_order, resolve_refund)
+        return Outcome(command, result=result)
+
+    # -- invariants ----------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Every view equals the model, the safety rules hold, and views equal a rebuild."""
+        if self._checked:
+            return
+        self.check_software_lists()
+        self.check_partner_views()
+        if self.rebuild:
+            report = self.ledger.audit.rebuild()
+            if not report.matches:
+                differences = "; ".join(report.differences)
+                raise ModelMismatch(f"live views differ from a rebuild: {differences}")
+        self._checked = True
+
+    def check_software_lists(self) -> None:
+        """Each tenant's list equals the model; no credit above a total; no key once cancelled."""
+        led, model = self.ledger, self.model
+        for tenant_id, tenant in model.tenants.items():
+            agent = _partner_user(tenant.partner_id, Role.ADMIN_AGENT)
+            items = led.software(agent, tenant_id)
+            for item in items:
+                if not item.credited <= item.total:
+                    raise ModelMismatch(
+                        f"order {item.order_id} credited {item.credited} of {item.total}"
+                    )
+                if item.status == "cancelled":
+                    _assert_key_revoked(led, agent, item.order_id)
+            require_equal(items, model.software(tenant_id), f"software list of {tenant_id}")
+
+    def check_partner_views(self) -> None:
+        """Activity log, monthly credits (one cancellation credit per order) and refunds."""
+        led, model = self.ledger, self.model
+        today = self.clock().date()
+        first = min((a.entry.at.date() for a in model.activity), default=today)
+        for partner_id in sorted({t.partner_id for t in model.tenants.values()}):
+            require_equal(
+                led.activity_log(_partner_user(partner_id, Role.GLOBAL_ADMIN), first, today),
+                model.activity_log(partner_id, first, today),
+                f"activity log of {partner_id}",
+            )
+            accounts = _partner_user(partner_id, Role.ACCOUNT_ADMIN)
+            for month in sorted(model.credit_months(partner_id) | {today.strftime("%Y-%m")}):
+                statement = led.monthly_credits(accounts, month)
+                cancellations = Counter(
+                    line.order_id for line in statement.lines if line.reason == "cancellation"
+                )
+                for order_id, count in cancellations.items():
+                    if count > 1:
+                        raise ModelMismatch(f"order {order_id} has {count} cancellation credits")
+                require_equal(
+                    statement,
+                    model.monthly_credits(partner_id, month),
+                    f"monthly credits of {partner_id} for {month}",
+                )
+            require_equal(
+                led.refunds(_partner_user(partner_id, Role.ADMIN_AGENT)),
+                model.refund_requests(partner_id),
+                f"refund requests of {partner_id}",
+            )
+        require_equal(led.refunds(SUPPORT), model.refund_requests(None), "refunds for support")
+
+
+def _assert_key_revoked(led: Ledger, agent: Actor, order_id: UUID) -> None:
+    try:
+        led.view_key(agent, order_id)
+    except KeyRevoked:
+        return
+    raise ModelMismatch(f"cancelled order {order_id} still yields its key")
+
+
+SUPPORT = Actor(user="ledger.testing.support", roles={Role.SUPPORT})
+
+
+@cache
+def _partner_user(partner_id: str, role: Role) -> Actor:
+    return Actor(user=f"ledger.testing.{role.value.lower()}", roles={role}, partner_id=partner_id)

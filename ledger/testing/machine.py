@@ -1,0 +1,323 @@
+"""`LedgerStateMachine`: hypothesis drives a ledger and the reference model side by side.
+
+Subclass it to test your own programme::
+
+    class SevenDaySubscriptions(LedgerStateMachine):
+        policy = CancellationPolicy.seven_day_subscriptions()
+        reference = ReferenceRules({PERPETUAL: timedelta(days=30), SUBSCRIPTION: timedelta(days=7)})
+
+    TestSevenDaySubscriptions = SevenDaySubscriptions.TestCase   # pytest collects this
+
+Hooks: ``policy`` (what the ledger runs), ``reference`` (what the model expects),
+``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
+``"sqlite"`` or a ``postgresql://`` URL; each example gets a fresh one),
+`open_ledger`, and ``rebuild_views`` (compare views with a rebuild after
+every step; on by default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
+
+from ledger.application import Ledger
+from ledger.money import Money
+from ledger.policies.cancellation import CancellationPolicy
+from ledger.testing.clock import ManualClock
+from ledger.testing.commands import (
+    AddCustomer,
+    AskCancellationStatus,
+    Cancel,
+    Command,
+    Download,
+    Purchase,
+    RequestRefund,
+    ResolveRefund,
+    ViewKey,
+    Wait,
+)
+from ledger.testing.harness import Harness, Outcome
+from ledger.testing.model import ReferenceModel, ReferenceRules
+from ledger.testing.stores import open_test_ledger, scratch_store
+from ledger.testing.strategies import customers, markets, unit_prices
+from ledger.values import Actor, Customer, Product, ProductKind, Role
+
+__all__ = ["WHO", "LedgerStateMachine"]
+
+PARTNERS = ("P1", "P2")
+# Enough tenants for isolation to matter; more only slow every step's checks.
+MAX_TENANTS = 4
+US = timedelta(microseconds=1)
+
+#: Who acts, relative to the order or tenant in hand. The right actor comes up
+#: most often so that sequences get past the access checks to the rules.
+WHO = ("agent",) * 6 + ("customer", "customer", "admin", "sales", "rival", "stranger", "support")
+#: For cancelling and refund requests, which only the partner's admin agent may do.
+AGENT_MOSTLY = ("agent",) * 8 + ("admin", "customer", "rival", "support")
+
+_ROLE_OF = {
+    "agent": Role.ADMIN_AGENT,
+    "admin": Role.GLOBAL_ADMIN,
+    "sales": Role.SALES_AGENT,
+}
+CANCELLABLE = (ProductKind.PERPETUAL, ProductKind.SUBSCRIPTION)
+NEVER_CANCELLABLE = (ProductKind.SOFTWARE_PLAN, ProductKind.AZURE_RESERVATION)
+# Currencies with 2, 0 and 3 decimals, so rounding is exercised at every scale.
+CURRENCIES = ("EUR", "JPY", "KWD")
+# Markets: taxed inclusively (AU), R1-restricted (CN, XK) and ordinary ones.
+MARKETS = st.one_of(st.sampled_from(("NL", "AU", "BR", "CN", "XK", "US")), markets())
+
+
+class LedgerStateMachine(RuleBasedStateMachine):
+    """Random command sequences against a `Ledger` and a `ReferenceModel`, compared each step."""
+
+    policy: ClassVar[CancellationPolicy] = CancellationPolicy.default()
+    reference: ClassVar[ReferenceRules] = ReferenceRules()
+    model_class: ClassVar[type[ReferenceModel]] = ReferenceModel
+    store: ClassVar[str] = "memory"
+    rebuild_views: ClassVar[bool] = True
+
+    tenants = Bundle("tenants")
+    orders = Bundle("orders")
+    refunds = Bundle("refunds")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock()
+        self._exit = contextlib.ExitStack()
+        url = self._exit.enter_context(scratch_store(self.store))
+        self.ledger = self._exit.enter_context(self.open_ledger(url, self.clock))
+        self.model = self.make_model()
+        self.harness = Harness(self.ledger, self.clock, self.model, rebuild=self.rebuild_views)
+        self._counter = 0
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def open_ledger(self, url: str, clock: ManualClock) -> Ledger:
+        """The ledger under test; override to pass more options to `Ledger.open`."""
+        return open_test_ledger(url, clock, self.policy)
+
+    def make_model(self) -> ReferenceModel:
+        return self.model_class(self.reference)
+
+    def teardown(self) -> None:
+        self._exit.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> int:
+        return self.harness.steps
+
+    def run(self, command: Command) -> Outcome:
+        return self.harness.step(command)
+
+    def _alias(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}{self._counter}"
+
+    def _owner(self, tenant_id: UUID) -> str:
+        tenant = self.model.tenants.get(tenant_id)
+        return tenant.partner_id if tenant is not None else PARTNERS[0]
+
+    def _order_place(self, alias: str) -> tuple[str, UUID]:
+        order = self.model.orders.get(self.harness.driver.order_id(alias))
+        if order is None:
+            return PARTNERS[0], uuid4()
+        return order.partner_id, order.tenant_id
+
+    def actor(self, who: str, partner_id: str, tenant_id: UUID) -> Actor:
+        """The actor a `WHO` slot names, for an object of ``partner_id``/``tenant_id``."""
+        if who in _ROLE_OF:
+            return Actor(user=who, roles={_ROLE_OF[who]}, partner_id=partner_id)
+        if who == "rival":
+            other = next(p for p in PARTNERS if p != partner_id)
+            return Actor(user="rival", roles={Role.ADMIN_AGENT}, partner_id=other)
+        if who == "customer":
+            return Actor(user="customer", roles={Role.GLOBAL_ADMIN}, tenant_id=tenant_id)
+        if who == "stranger":
+            return Actor(user="stranger", roles={Role.GLOBAL_ADMIN}, tenant_id=uuid4())
+        return Actor(user="support", roles={Role.SUPPORT})
+
+    # -- rules ---------------------------------------------------------------------------
+
+    @initialize(target=tenants, customer=customers(MARKETS))
+    def first_customer(self, customer: Customer) -> UUID:
+        self.run(AddCustomer(self.actor("agent", PARTNERS[0], customer.tenant_id), customer))
+        return customer.tenant_id
+
+    @precondition(lambda self: len(self.model.tenants) < MAX_TENANTS)
+    @rule(
+        target=tenants,
+        customer=customers(MARKETS),
+        partner=st.sampled_from(PARTNERS),
+        who=st.sampled_from(WHO),
+        again=st.sampled_from((None, None, None, "same partner", "other partner")),
+    )
+    def add_customer(self, customer: Customer, partner: str, who: str, again: str | None) -> object:
+        """A new tenant, or (``again``) one already known, by its owner or the other partner."""
+        if again is not None:
+            known = next(iter(self.model.tenants.values()))
+            customer, partner = known.customer, known.partner_id
+            if again == "other partner":
+                partner = next(p for p in PARTNERS if p != partner)
+        outcome = self.run(AddCustomer(self.actor(who, partner, customer.tenant_id), customer))
+        return multiple() if outcome.error or again else customer.tenant_id
+
+    @rule(
+        target=orders,
+        tenant_id=tenants,
+        # Cancellable kinds twice as often: they carry most of the rules.
+        kind=st.sampled_from(CANCELLABLE * 2 + NEVER_CANCELLABLE),
+        term_days=st.sampled_from((1, 7, 30, 31, 365)) | st.integers(1, 1095),
+        quantity=st.integers(1, 100_000) | st.integers(1, 5),
+        unit_price=unit_prices(st.sampled_from(CURRENCIES)),
+        who=st.sampled_from(("agent",) * 4 + ("admin", "admin", "sales", "customer", "rival")),
+        idempotency_key=st.sampled_from((None, None, None, "k1", "k2")),
+        activation=st.sampled_from(("MAK",) * 9 + ("KMS",)),
+    )
+    def purchase(
+        self,
+        tenant_id: UUID,
+        kind: ProductKind,
+        term_days: int,
+        quantity: int,
+        unit_price: Money,
+        who: str,
+        idempotency_key: str | None,
+        activation: str,
+    ) -> object:
+        alias = self._alias("o")
+        downloads = kind is not ProductKind.AZURE_RESERVATION
+        product = Product(
+            product_id=f"PRD-{kind.value}",
+            sku_id="0001",
+            title=kind.value.replace("_", " ").title(),
+            kind=kind,
+            term_days=term_days if kind is ProductKind.SUBSCRIPTION else None,
+            versions=("2024",) if downloads else (),
+            languages=("en-US", "nl-NL") if downloads else (),
+            bitness=(64,) if downloads else (),
+        )
+        actor = self.actor(who, self._owner(tenant_id), tenant_id)
+        outcome = self.run(
+            Purchase(
+                actor, tenant_id, product, quantity, unit_price, alias, idempotency_key, activation
+            )
+        )
+        return multiple() if outcome.error else alias
+
+    @rule(
+        delta=st.sampled_from((US, timedelta(hours=1), timedelta(days=1), timedelta(days=6)))
+        | st.integers(1, 10 * 86_400 * 10**6).map(lambda us: timedelta(microseconds=us)),
+        order=st.none() | orders,
+        offset=st.sampled_from((-US, timedelta(0), US, -timedelta(days=1))),
+    )
+    def move_clock(self, delta: timedelta, order: str | None, offset: timedelta) -> None:
+        """Wait ``delta``; or, given an order, land next to its window's end, where
+        off-by-one rules break (``offset`` before or after the deadline)."""
+        found = (
+            None if order is None else self.model.orders.get(self.harness.driver.order_id(order))
+        )
+        if found is not None and found.deadline is not None:
+            target = found.deadline + offset
+            if target > self.clock():
+                delta = target - self.clock()
+        self.run(Wait(delta))
+
+    @rule(order=orders, who=st.sampled_from(WHO))
+    def view_key(self, order: str, who: str) -> None:
+        self.run(ViewKey(self.actor(who, *self._order_place(order)), order))
+
+    @rule(
+        order=orders,
+        who=st.sampled_from(WHO),
+        copy=st.booleans(),
+        version=st.sampled_from(("2024", "2024", "1999")),
+        bitness=st.sampled_from((64, 64, 32)),
+    )
+    def download(self, order: str, who: str, copy: bool, version: str, bitness: int) -> None:
+        actor = self.actor(who, *self._order_place(order))
+        self.run(Download(actor, order, version, "en-US", bitness, copy))
+
+    @rule(order=orders, who=st.sampled_from(WHO))
+    def ask_cancellation_status(self, order: str, who: str) -> None:
+        self.run(AskCancellationStatus(self.actor(who, *self._order_place(order)), order))
+
+    @rule(order=orders, who=st.sampled_from(AGENT_MOSTLY))
+    def cancel(self, order: str, who: str) -> None:
+        self.run(Cancel(self.actor(who, *self._order_place(order)), order))
+
+    @rule(
+        target=refunds,
+        order=orders,
+        who=st.sampled_from(AGENT_MOSTLY),
+        share=st.sampled_from(((1, 1), (1, 2), (1, 3), (2, 1))),
+        other_currency=st.booleans() | st.just(False),
+        past_the_window=st.booleans(),
+    )
+    def request_refund(
+        self,
+        order: str,
+        who: str,
+        share: tuple[int, int],
+        other_currency: bool,
+        past_the_window: bool,
+    ) -> object:
+        """Ask for all, half, a third, or (wrongly) twice the order's total; with
+        ``past_the_window``, first wait until the order's window has closed."""
+        alias = self._alias("r")
+        found = self.model.orders.get(self.harness.driver.order_id(order))
+        deadline = None if found is None else found.deadline
+        if past_the_window and deadline is not None and deadline > self.clock():
+            self.run(Wait(deadline - self.clock()))
+        total = found.total if found is not None else Money("100.00", "EUR")
+        minor = max(1, total.minor_units * share[0] // share[1])
+        currency = total.currency
+        if other_currency:
+            currency = next(c for c in CURRENCIES if c != currency)
+        amount = Money.from_minor_units(minor, currency)
+        actor = self.actor(who, *self._order_place(order))
+        outcome = self.run(RequestRefund(actor, order, amount, alias))
+        return multiple() if outcome.error else alias
+
+    @rule(
+        refund=refunds,
+        who=st.sampled_from(("support", "support", "support", "agent", "rival")),
+        approve=st.booleans(),
+        part=st.sampled_from((None, None, (1, 2), (2, 1))),
+    )
+    def resolve_refund(
+        self, refund: str, who: str, approve: bool, part: tuple[int, int] | None
+    ) -> None:
+        """Support approves as requested, half of it, or (wrongly) twice; or declines."""
+        found = self.model.refunds.get(self.harness.driver.refund_id(refund))
+        amount = None
+        partner, tenant = PARTNERS[0], uuid4()
+        if found is not None:
+            partner, tenant = found.partner_id, found.tenant_id
+            if part is not None:
+                requested = found.amount
+                minor = max(1, requested.minor_units * part[0] // part[1])
+                amount = Money.from_minor_units(minor, requested.currency)
+        actor = self.actor(who, partner, tenant)
+        self.run(ResolveRefund(actor, refund, approve, amount))
+
+    # -- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def ledger_agrees_with_the_model(self) -> None:
+        self.harness.check()

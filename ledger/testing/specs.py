@@ -1,0 +1,221 @@
+"""Given/When/Then specs: given this history, when this command, then these events or this error.
+
+::
+
+    with Scenario() as spec:
+        spec.given(AddCustomer(agent, contoso))
+        spec.given(Purchase(agent, contoso.tenant_id, office, 1, Money("100.00", "EUR"), "o1"))
+        spec.when(Cancel(agent, "o1"), after=timedelta(days=30))
+        spec.then_raises(CancellationWindowClosed)
+
+The history is written as the commands that recorded it, so the store holds
+exactly the events the ledger itself writes (keys sealed, views built). Then
+compares the events the *when* command appended, read back from the audit
+export, in order: `event` names one and the fields that matter to the rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+from pydantic_core import to_jsonable_python
+
+from ledger.application import Ledger
+from ledger.errors import LedgerError
+from ledger.money import Money
+from ledger.policies.cancellation import CancellationPolicy
+from ledger.testing.clock import START, ManualClock
+from ledger.testing.commands import Command
+from ledger.testing.driver import Driver
+from ledger.testing.stores import open_test_ledger, scratch_store
+
+__all__ = ["ExpectedEvent", "RecordedEvent", "Scenario", "event"]
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One stored event: ``name`` like ``"Order.CreditIssued"``, its payload as JSON values."""
+
+    position: int
+    name: str
+    originator_id: UUID
+    user: str
+    at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def order_id(self) -> UUID:
+        """The order the event is about (an order's own id, or the one it names)."""
+        named = self.payload.get("order_id")
+        return UUID(named) if named else self.originator_id
+
+
+@dataclass(frozen=True)
+class ExpectedEvent:
+    name: str
+    order: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.fields.items())
+        about = f" of {self.order}" if self.order else ""
+        return f"{self.name}{about}({shown})"
+
+
+def event(name: str, /, *, order: str | None = None, **fields: Any) -> ExpectedEvent:
+    """Expect an event by name (``"Order.Cancelled"``), optionally its order alias and fields.
+
+    Field values are compared as the stored JSON: `Money`, UUIDs, datetimes,
+    enums and tuples may be given as themselves. ``user`` and ``at`` match
+    who recorded the event and when.
+    """
+    return ExpectedEvent(name, order, fields)
+
+
+def _as_json(value: object) -> Any:
+    return to_jsonable_python(
+        value, fallback=lambda v: v.to_dict() if isinstance(v, Money) else str(v)
+    )
+
+
+def _topic_name(topic: str) -> str:
+    # "ledger:Order.CreditIssued.v1" → "Order.CreditIssued"
+    return topic.removeprefix("ledger:").rsplit(".v", 1)[0]
+
+
+class Scenario:
+    """A fresh ledger on a `ManualClock`, driven by commands, with event-level assertions."""
+
+    def __init__(
+        self,
+        *,
+        policy: CancellationPolicy | None = None,
+        store: str = "memory",
+        start: datetime = START,
+    ) -> None:
+        self.clock = ManualClock(start)
+        self._exit = contextlib.ExitStack()
+        url = self._exit.enter_context(scratch_store(store))
+        opened = open_test_ledger(url, self.clock, policy)
+        self.ledger: Ledger = self._exit.enter_context(opened)
+        self.driver = Driver(self.ledger, self.clock)
+        self.result: Any = None
+        self.error: LedgerError | None = None
+        self.new_events: list[RecordedEvent] = []
+        self._ran = False
+
+    def __enter__(self) -> Scenario:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._exit.close()
+
+    def order_id(self, alias: str) -> UUID:
+        return self.driver.order_id(alias)
+
+    def recorded_events(self) -> list[RecordedEvent]:
+        """Every stored event, oldest first, read through the auditors' export."""
+        buffer = io.StringIO()
+        self.ledger.audit.export_events(buffer, "jsonl")
+        records = (json.loads(line) for line in buffer.getvalue().splitlines())
+        return [
+            RecordedEvent(
+                position=r["position"],
+                name=_topic_name(r["topic"]),
+                originator_id=UUID(r["originator_id"]),
+                user=r["user"],
+                at=datetime.fromisoformat(r["timestamp"]),
+                payload=r["payload"],
+            )
+            for r in records
+        ]
+
+    # -- given / when / then ---------------------------------------------------------------
+
+    def given(self, *history: Command) -> Scenario:
+        """Record the history; every command in it must succeed."""
+        for command in history:
+            try:
+                self.driver.run(command)
+            except LedgerError as error:
+                raise AssertionError(f"given {command!r} failed: {error!r}") from error
+        return self
+
+    def when(self, command: Command, *, after: timedelta | None = None) -> Scenario:
+        """Run the command under test (``after`` moves the clock first); keep its outcome."""
+        if after is not None:
+            self.clock.advance(after)
+        before = len(self.recorded_events())
+        self._ran = True
+        try:
+            self.result = self.driver.run(command)
+        except LedgerError as error:
+            self.error = error
+        self.new_events = self.recorded_events()[before:]
+        return self
+
+    def then(self, *expected: ExpectedEvent) -> Scenario:
+        """The command succeeded and appended exactly these events, in this order."""
+        self._require_when()
+        if self.error is not None:
+            raise AssertionError(f"expected events, but the command raised {self.error!r}")
+        names = [e.name for e in self.new_events]
+        if len(self.new_events) != len(expected):
+            wanted = [str(e) for e in expected]
+            raise AssertionError(f"expected events {wanted}, recorded {names}")
+        for recorded, wanted_event in zip(self.new_events, expected, strict=True):
+            self._match(recorded, wanted_event)
+        return self
+
+    def then_raises(self, error: type[LedgerError]) -> Scenario:
+        """The command raised exactly this error type and recorded nothing."""
+        self._require_when()
+        if type(self.error) is not error:
+            got = "success" if self.error is None else repr(self.error)
+            raise AssertionError(f"expected {error.__name__}, got {got}")
+        if self.new_events:
+            raise AssertionError(
+                f"{error.__name__} was raised but {[e.name for e in self.new_events]} recorded"
+            )
+        return self
+
+    def _require_when(self) -> None:
+        if not self._ran:
+            raise AssertionError("call when(...) before then(...)")
+
+    def _match(self, recorded: RecordedEvent, expected: ExpectedEvent) -> None:
+        problems: list[str] = []
+        if recorded.name != expected.name:
+            problems.append(f"name {recorded.name!r}")
+        if expected.order is not None and recorded.order_id != self.order_id(expected.order):
+            problems.append(f"order {recorded.order_id} is not {expected.order}")
+        for key, value in expected.fields.items():
+            actual: object
+            wanted: object = value
+            if key == "user":
+                actual = recorded.user
+            elif key == "at":
+                actual = recorded.at
+            else:
+                actual, wanted = recorded.payload.get(key, "<missing>"), _as_json(value)
+            if actual != wanted:
+                problems.append(f"{key}={actual!r}, expected {wanted!r}")
+        if problems:
+            raise AssertionError(
+                f"expected {expected}, recorded {recorded.name}: {'; '.join(problems)}"
+            )

@@ -1,0 +1,310 @@
+"""`ledger.testing` tested as users use it: it must catch broken policies and pass sound ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
+from ledger.errors import (
+    AccessDenied,
+    CancellationWindowClosed,
+    InvalidInput,
+    LedgerError,
+    OrderNotFound,
+)
+from ledger.money import minor_unit_exponent
+from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE, validate_market
+from ledger.testing import (
+    DEFAULT_SEED,
+    AddCustomer,
+    Cancel,
+    LedgerStateMachine,
+    ModelMismatch,
+    ModelOrder,
+    Purchase,
+    ReferenceRules,
+    Scenario,
+    ViewKey,
+    event,
+    run,
+    run_commands,
+    scratch_store,
+    strategies,
+)
+from tests.support import customer, eur, partner, product
+
+DAY = timedelta(days=1)
+AGENT = partner()
+THIRTY_DAYS = {ProductKind.PERPETUAL: 30 * DAY, ProductKind.SUBSCRIPTION: 30 * DAY}
+
+
+# -- the state machine catches broken policies ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForgetsTheStartedDay(CancellationPolicy):
+    """Prorates by whole days used, forgetting R8's ``+ 1`` for the day already started."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        if kind is ProductKind.SUBSCRIPTION and term_days is not None:
+            used = (now - purchased_at) // DAY
+            return total.prorate(max(term_days - used, 0), term_days)
+        return total
+
+
+@dataclass(frozen=True)
+class PaysTwice(CancellationPolicy):
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        return total * 2
+
+
+@dataclass(frozen=True)
+class HalfCredit(CancellationPolicy):
+    """A sound programme of its own: half of the total back, whatever the kind."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        return total.prorate(1, 2)
+
+
+class HalfCreditTerms(ReferenceRules):
+    def credit(self, order: ModelOrder, now: datetime) -> Money:
+        # Half, rounded half-even: 0.05 EUR → 0.02, 0.15 EUR → 0.08.
+        minor, odd = divmod(order.total.minor_units, 2)
+        if odd and minor % 2:
+            minor += 1
+        return Money.from_minor_units(minor, order.total.currency)
+
+
+class OffByOneProration(LedgerStateMachine):
+    policy = ForgetsTheStartedDay(THIRTY_DAYS)
+
+
+class EightDaysWhereTheTermsSaySeven(LedgerStateMachine):
+    policy = CancellationPolicy({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 8 * DAY})
+    reference = ReferenceRules({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 7 * DAY})
+
+
+class OverCrediting(LedgerStateMachine):
+    policy = PaysTwice(THIRTY_DAYS)
+
+
+class HalfCreditProgramme(LedgerStateMachine):
+    policy = HalfCredit(THIRTY_DAYS)
+    reference = HalfCreditTerms(THIRTY_DAYS)
+
+
+@pytest.mark.parametrize(
+    ("machine", "symptom"),
+    [
+        (OffByOneProration, "cancel"),
+        (EightDaysWhereTheTermsSaySeven, "software list"),
+        (OverCrediting, "ConfigurationError"),
+    ],
+)
+def test_a_broken_policy_is_caught_and_the_seed_printed(
+    machine: type[LedgerStateMachine], symptom: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ModelMismatch, match=symptom):
+        run(machine, steps=5_000, shrink=False)
+    assert f"with seed {DEFAULT_SEED}" in capsys.readouterr().err
+
+
+def test_a_shrunk_failure_shows_the_shortest_sequence() -> None:
+    with pytest.raises(ModelMismatch) as caught:
+        run(EightDaysWhereTheTermsSaySeven, steps=2_000)
+    steps = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "state.purchase(" in steps
+    assert "kind=<ProductKind.SUBSCRIPTION" in steps
+
+
+def test_a_sound_custom_credit_policy_passes_with_its_own_reference_rules() -> None:
+    report = run(HalfCreditProgramme, steps=600)
+    assert report.steps >= 600
+
+
+def test_the_default_machine_is_deterministic_for_a_seed() -> None:
+    first = run(LedgerStateMachine, steps=100, seed_value=7)
+    again = run(LedgerStateMachine, steps=100, seed_value=7)
+    assert (first.steps, first.examples) == (again.steps, again.examples)
+
+
+def test_model_mismatch_is_a_test_failure_not_a_ledger_error() -> None:
+    assert issubclass(ModelMismatch, AssertionError)
+    assert not issubclass(ModelMismatch, LedgerError)
+
+
+# -- strategies -------------------------------------------------------------------------
+
+
+@given(strategies.money())
+def test_money_strategy_respects_minor_units(value: Money) -> None:
+    assert value.amount.as_tuple().exponent == -minor_unit_exponent(value.currency)
+    assert Money(str(value.amount), value.currency) == value
+
+
+@given(strategies.unit_prices(), strategies.currencies())
+def test_unit_prices_are_above_zero_and_currencies_priceable(price: Money, code: str) -> None:
+    assert price.amount > 0
+    assert Money.zero(code).currency == code
+
+
+@given(
+    strategies.markets(),
+    strategies.markets(reservations_sold=False),
+    strategies.markets(reservations_sold=True),
+)
+def test_market_strategies_follow_r1(anywhere: str, closed: str, open_: str) -> None:
+    assert validate_market("market", anywhere) == anywhere
+    assert closed in AZURE_RESERVATION_UNAVAILABLE
+    assert open_ not in AZURE_RESERVATION_UNAVAILABLE
+
+
+@given(strategies.products(), strategies.customers())
+def test_products_and_customers_are_valid_values(item: Product, buyer: Customer) -> None:
+    assert isinstance(item, Product)
+    assert isinstance(buyer, Customer)
+    if item.kind is ProductKind.SUBSCRIPTION:
+        assert item.term_days is not None
+        assert item.term_days >= 1
+    if item.kind is ProductKind.AZURE_RESERVATION:
+        assert item.versions == item.languages == item.bitness == ()
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strategies.actors())
+def test_actors_have_one_scope_and_the_ledger_accepts_them(actor: Actor) -> None:
+    assert isinstance(actor, Actor)
+    assert actor.roles
+    scopes = [actor.partner_id is not None, actor.tenant_id is not None, actor.is_support]
+    assert sum(scopes) == 1
+    with Ledger.open() as led:
+        try:
+            led.refunds(actor)
+        except AccessDenied:
+            assert actor.is_customer_user
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(strategies.command_sequences(max_commands=25))
+def test_r13_a_command_sequence_has_the_same_outcomes_on_memory_and_sqlite(
+    commands: list[object],
+) -> None:
+    on_memory = run_commands(commands, store="memory")  # type: ignore[arg-type]
+    on_sqlite = run_commands(commands, store="sqlite")  # type: ignore[arg-type]
+    assert [o.error for o in on_memory] == [o.error for o in on_sqlite]
+    assert len(on_memory) == len(commands)
+
+
+# -- Given / When / Then ------------------------------------------------------------------
+
+
+def _bought(spec: Scenario, kind: ProductKind = ProductKind.PERPETUAL) -> None:
+    buyer = customer()
+    spec.given(
+        AddCustomer(AGENT, buyer),
+        Purchase(AGENT, buyer.tenant_id, product(kind), 1, eur("100.00"), "o1"),
+    )
+
+
+def test_r7_spec_cancel_records_cancelled_credit_and_revoked_keys() -> None:
+    with Scenario() as spec:
+        _bought(spec)
+        spec.when(Cancel(AGENT, "o1"), after=29 * DAY)
+        spec.then(
+            event("Order.Cancelled", order="o1", user="ann"),
+            event("Order.CreditIssued", order="o1", amount=eur("100.00"), reason="cancellation"),
+            event("Licence.KeysRevoked", order="o1", reason="cancelled"),
+        )
+        assert spec.result.credit == eur("100.00")
+
+
+def test_r6_spec_cancel_at_the_deadline_raises_and_records_nothing() -> None:
+    with Scenario() as spec:
+        _bought(spec)
+        spec.when(Cancel(AGENT, "o1"), after=30 * DAY).then_raises(CancellationWindowClosed)
+
+
+def test_r6_spec_under_the_seven_day_preset() -> None:
+    with Scenario(policy=CancellationPolicy.seven_day_subscriptions()) as spec:
+        _bought(spec, ProductKind.SUBSCRIPTION)
+        spec.when(Cancel(AGENT, "o1"), after=7 * DAY).then_raises(CancellationWindowClosed)
+
+
+def test_r4_r14_spec_key_view_is_recorded_without_the_key() -> None:
+    with Scenario() as spec:
+        _bought(spec)
+        spec.when(ViewKey(AGENT, "o1")).then(event("Licence.KeyViewed", order="o1", user="ann"))
+        key = spec.result
+        assert all(key not in str(e.payload) for e in spec.recorded_events())
+
+
+def test_r11_spec_an_unknown_alias_is_order_not_found() -> None:
+    with Scenario() as spec:
+        spec.when(Cancel(AGENT, "never-bought")).then_raises(OrderNotFound)
+
+
+def test_spec_reports_what_differs() -> None:
+    with Scenario() as spec:
+        _bought(spec)
+        spec.when(Cancel(AGENT, "o1"))
+        with pytest.raises(AssertionError, match=r"amount=.*expected"):
+            spec.then(
+                event("Order.Cancelled"),
+                event("Order.CreditIssued", amount=eur("1.00")),
+                event("Licence.KeysRevoked"),
+            )
+        with pytest.raises(AssertionError, match="expected events"):
+            spec.then(event("Order.Cancelled"))
+        with pytest.raises(AssertionError, match="expected CancellationWindowClosed, got success"):
+            spec.then_raises(CancellationWindowClosed)
+
+
+def test_spec_refuses_a_failing_history_and_then_before_when() -> None:
+    with Scenario() as spec:
+        with pytest.raises(AssertionError, match="given"):
+            spec.given(Cancel(AGENT, "o1"))
+        with pytest.raises(AssertionError, match="when"):
+            spec.then()
+
+
+# -- stores -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", ["mysql://x", "postgresql://u@h/db?schema=mine"])
+def test_scratch_store_refuses_what_it_cannot_make_fresh(store: str) -> None:
+    with pytest.raises(InvalidInput, match="store"), scratch_store(store):
+        pass
+
+
+def test_scratch_sqlite_store_is_removed_afterwards() -> None:
+    with scratch_store("sqlite") as url:
+        path = url.removeprefix("sqlite:///")
+        with Ledger.open(url, secret_key=b"k" * 32) as led:
+            led.add_customer(partner("ann", Role.ADMIN_AGENT), customer())
+    assert not Path(path).exists()
