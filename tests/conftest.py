@@ -110,3 +110,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("ledger.testing state machine")
         for line in sorted(lines):
             terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long state-machine runs first, so that the short tests fill in beside them."""
+    items.sort(key=lambda item: "test_state_machine.py" not in item.nodeid)

@@ -1,28 +1,22 @@
-"""Property tests: R8 credit arithmetic, Money, and a stateful model of cancellation."""
+"""Property tests: R8 credit arithmetic and Money (the state machine is in test_state_machine)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from uuid import UUID
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from ledger import Actor, Customer, Ledger, Money, Product, ProductKind
+from ledger import Ledger, Money, Product, ProductKind
 from ledger.errors import (
-    AlreadyCancelled,
-    CancellationWindowClosed,
     InvalidInput,
-    KeyRevoked,
-    NotCancellable,
 )
-from tests.support import START, ManualClock, customer, customer_admin, partner, product
+from tests.support import START, ManualClock, customer, partner, product
 
 DAY = timedelta(days=1)
 WINDOW = timedelta(days=30)
@@ -217,149 +211,5 @@ def test_r2_equal_amounts_are_equal_money(currency: str, minor: int) -> None:
     assert hash(Money(padded, currency)) == hash(value)
 
 
-# -- (3) a stateful model of purchases, time and cancellation -----------------------------
-
-
-@dataclass
-class ModelOrder:
-    kind: ProductKind
-    total: Money
-    term_days: int | None
-    purchased_at: datetime
-    cancelled: bool = False
-    credit: Money | None = None
-    credited_month: str | None = None
-    key: str | None = None
-
-
-KINDS = [ProductKind.PERPETUAL, ProductKind.SUBSCRIPTION, ProductKind.SOFTWARE_PLAN]
-
-
-class LedgerMachine(RuleBasedStateMachine):
-    orders = Bundle("orders")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.clock = ManualClock()
-        self.led = Ledger.open(clock=self.clock)
-        self.agent: Actor = partner()
-        cust: Customer = customer()
-        self.tenant_id = cust.tenant_id
-        self.led.add_customer(self.agent, cust)
-        self.model: dict[UUID, ModelOrder] = {}
-
-    def teardown(self) -> None:
-        self.led.close()
-
-    @rule(
-        target=orders,
-        kind=st.sampled_from(KINDS),
-        term_days=st.integers(min_value=1, max_value=400),
-        quantity=st.integers(min_value=1, max_value=50),
-        unit_cents=st.integers(min_value=1, max_value=1_000_000),
-    )
-    def purchase(self, kind: ProductKind, term_days: int, quantity: int, unit_cents: int) -> UUID:
-        term = term_days if kind is ProductKind.SUBSCRIPTION else None
-        unit_price = money("EUR", unit_cents)
-        order_id = self.led.purchase(
-            self.agent,
-            tenant_id=self.tenant_id,
-            product=product(kind, term),
-            quantity=quantity,
-            unit_price=unit_price,
-        )
-        assert order_id not in self.model
-        self.model[order_id] = ModelOrder(kind, unit_price * quantity, term, self.clock.now)
-        return order_id
-
-    @rule(microseconds=st.integers(min_value=1, max_value=40 * 86_400 * 10**6))
-    def advance_clock(self, microseconds: int) -> None:
-        self.clock.advance(timedelta(microseconds=microseconds))
-
-    @rule(order_id=orders)
-    def cancel(self, order_id: UUID) -> None:
-        order = self.model[order_id]
-        now = self.clock.now
-        expected: type[Exception] | None
-        if order.cancelled:
-            expected = AlreadyCancelled
-        elif order.kind is ProductKind.SOFTWARE_PLAN:
-            expected = NotCancellable
-        elif now >= order.purchased_at + WINDOW:
-            expected = CancellationWindowClosed
-        else:
-            expected = None
-
-        if expected is not None:
-            with pytest.raises(expected):
-                self.led.cancel(self.agent, order_id)
-            return
-        cancellation = self.led.cancel(self.agent, order_id)
-        if order.kind is ProductKind.PERPETUAL:
-            credit = order.total
-        else:
-            assert order.term_days is not None
-            amount = model_credit(
-                order.total.amount, "EUR", order.term_days, now - order.purchased_at
-            )
-            credit = Money(amount, "EUR")
-        assert cancellation.credit == credit
-        assert cancellation.invoice_month == now.strftime("%Y-%m")
-        order.cancelled = True
-        order.credit = credit
-        order.credited_month = cancellation.invoice_month
-
-    @rule(order_id=orders, as_customer=st.booleans())
-    def view_key(self, order_id: UUID, as_customer: bool) -> None:
-        order = self.model[order_id]
-        actor = customer_admin(self.tenant_id) if as_customer else self.agent
-        if order.cancelled:
-            with pytest.raises(KeyRevoked):
-                self.led.view_key(actor, order_id)
-            return
-        key = self.led.view_key(actor, order_id)
-        assert key
-        if order.key is None:
-            order.key = key
-        assert key == order.key, "the licence key of an order never changes"
-
-    @invariant()
-    def software_list_matches_the_model(self) -> None:
-        items = {item.order_id: item for item in self.led.software(self.agent, self.tenant_id)}
-        assert set(items) == set(self.model)
-        for order_id, order in self.model.items():
-            item = items[order_id]
-            assert item.status == ("cancelled" if order.cancelled else "active")
-            assert item.key_available is not order.cancelled
-            assert item.total == order.total
-            assert item.credited <= item.total
-            assert item.credited == (order.credit or Money("0", "EUR"))
-
-    @invariant()
-    def credits_never_exceed_totals_and_come_once(self) -> None:
-        months = {o.credited_month for o in self.model.values() if o.credited_month}
-        lines = [
-            line
-            for month in sorted(months)
-            for line in self.led.monthly_credits(self.agent, month).lines
-        ]
-        per_order = Counter(line.order_id for line in lines)
-        for order_id, count in per_order.items():
-            order = self.model[order_id]
-            assert order.cancelled, "only cancelled orders are credited here"
-            assert count <= 1, f"order {order_id} credited {count} times"
-            credited = sum((ln.amount for ln in lines if ln.order_id == order_id), Money(0, "EUR"))
-            assert credited <= order.total
-            assert credited == order.credit
-        for order_id, order in self.model.items():
-            if order.credit is not None and order.credit.amount > 0:
-                assert per_order[order_id] == 1
-
-
-LedgerMachine.TestCase.settings = settings(
-    max_examples=60,
-    stateful_step_count=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-TestR6R8LedgerMachine = LedgerMachine.TestCase
+# The stateful model of purchases, time, cancellation and refunds is
+# `ledger.testing.LedgerStateMachine`; tests/test_state_machine.py runs it on every store.

@@ -14,7 +14,7 @@ to `LedgerStateMachine`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -99,9 +99,40 @@ class ModelMismatch(AssertionError):
 
 
 def require_equal(actual: object, expected: object, what: str) -> None:
-    """Raise `ModelMismatch` showing both sides unless they are equal."""
+    """Raise `ModelMismatch` naming each differing field unless both sides are equal."""
     if actual != expected:
-        raise ModelMismatch(f"{what}:\n  ledger: {actual!r}\n  model:  {expected!r}")
+        differences = _differences(actual, expected, "")[:MAX_SHOWN_DIFFERENCES]
+        raise ModelMismatch(f"{what}:\n  " + "\n  ".join(differences))
+
+
+MAX_SHOWN_DIFFERENCES = 10
+
+
+def _differences(actual: object, expected: object, path: str) -> list[str]:
+    """Field by field, so a 14-field row that differs in one field shows that field."""
+    if is_dataclass(actual) and type(actual) is type(expected):
+        return [
+            line
+            for f in fields(actual)
+            for line in _differences(
+                getattr(actual, f.name), getattr(expected, f.name), f"{path}.{f.name}"
+            )
+        ]
+    sequences = (list, tuple)
+    if isinstance(actual, sequences) and isinstance(expected, sequences):
+        if len(actual) != len(expected):
+            return [
+                f"{path or 'items'}: {len(actual)} in the ledger, {len(expected)} in the model:"
+                f"\n    ledger: {actual!r}\n    model:  {expected!r}"
+            ]
+        return [
+            line
+            for index, (a, e) in enumerate(zip(actual, expected, strict=True))
+            for line in _differences(a, e, f"{path}[{index}]")
+        ]
+    if actual == expected:
+        return []
+    return [f"{path or 'value'}: ledger {actual!r}, model {expected!r}"]
 
 
 def _round_half_even(numerator: int, denominator: int) -> int:
