@@ -137,7 +137,7 @@ def test_a_broken_policy_is_caught_and_the_seed_printed(
 
 def test_a_shrunk_failure_shows_the_shortest_sequence() -> None:
     with pytest.raises(ModelMismatch) as caught:
-        run(EightDaysWhereTheTermsSaySeven, steps=2_000)
+        run(EightDaysWhereTheTermsSaySeven, steps=2_000, steps_per_example=10)
     steps = "\n".join(getattr(caught.value, "__notes__", []))
     assert "state.purchase(" in steps
     assert "kind=<ProductKind.SUBSCRIPTION" in steps

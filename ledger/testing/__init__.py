@@ -32,6 +32,16 @@ from ledger.testing.model import ModelMismatch, ModelOrder, ReferenceModel, Refe
 from ledger.testing.runner import DEFAULT_SEED, RunReport, run, run_commands
 from ledger.testing.specs import ExpectedEvent, RecordedEvent, Scenario, event
 from ledger.testing.stores import scratch_store
+from ledger.testing.strategies import (
+    actors,
+    command_sequences,
+    currencies,
+    customers,
+    markets,
+    money,
+    products,
+    unit_prices,
+)
 
 __all__ = [
     "AddCustomer",
@@ -58,9 +68,17 @@ __all__ = [
     "Scenario",
     "ViewKey",
     "Wait",
+    "actors",
+    "command_sequences",
+    "currencies",
+    "customers",
     "event",
+    "markets",
+    "money",
+    "products",
     "run",
     "run_commands",
     "scratch_store",
     "strategies",
+    "unit_prices",
 ]
