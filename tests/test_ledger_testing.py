@@ -101,6 +101,15 @@ class HalfCreditTerms(ReferenceRules):
         return Money.from_minor_units(minor, order.total.currency)
 
 
+@dataclass(frozen=True)
+class DeadlineADayLate(CancellationPolicy):
+    """Says 30 days in its windows, but computes deadlines a day later."""
+
+    def deadline(self, kind: ProductKind, purchased_at: datetime) -> datetime | None:
+        deadline = super().deadline(kind, purchased_at)
+        return None if deadline is None else deadline + DAY
+
+
 class OffByOneProration(LedgerStateMachine):
     policy = ForgetsTheStartedDay(THIRTY_DAYS)
 
@@ -108,6 +117,14 @@ class OffByOneProration(LedgerStateMachine):
 class EightDaysWhereTheTermsSaySeven(LedgerStateMachine):
     policy = CancellationPolicy({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 8 * DAY})
     reference = ReferenceRules({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 7 * DAY})
+
+
+class LateDeadlines(LedgerStateMachine):
+    policy = DeadlineADayLate(THIRTY_DAYS)
+
+
+class SevenDayPresetAsConfigured(LedgerStateMachine):
+    policy = CancellationPolicy.seven_day_subscriptions()
 
 
 class OverCrediting(LedgerStateMachine):
@@ -124,6 +141,7 @@ class HalfCreditProgramme(LedgerStateMachine):
     [
         (OffByOneProration, "cancel"),
         (EightDaysWhereTheTermsSaySeven, "software list"),
+        (LateDeadlines, "cancellable_until"),
         (OverCrediting, "ConfigurationError"),
     ],
 )
@@ -145,6 +163,11 @@ def test_a_shrunk_failure_shows_the_shortest_sequence() -> None:
 
 def test_a_sound_custom_credit_policy_passes_with_its_own_reference_rules() -> None:
     report = run(HalfCreditProgramme, steps=600)
+    assert report.steps >= 600
+
+
+def test_r6_a_preset_is_configuration_the_model_follows_without_restating_it() -> None:
+    report = run(SevenDayPresetAsConfigured, steps=600)
     assert report.steps >= 600
 
 

@@ -8,8 +8,9 @@ Subclass it to test your own programme::
 
     TestSevenDaySubscriptions = SevenDaySubscriptions.TestCase   # pytest collects this
 
-Hooks: ``policy`` (what the ledger runs), ``reference`` (what the model expects),
-``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
+Hooks: ``policy`` (what the ledger runs), ``reference`` (what the model expects;
+by default R8 credits with the policy's windows, because windows are
+configuration, R6), ``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
 ``"sqlite"`` or a ``postgresql://`` URL; each example gets a fresh one),
 `open_ledger`, and ``rebuild_views`` (compare views with a rebuild after
 every step; on by default).
@@ -85,7 +86,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     """Random command sequences against a `Ledger` and a `ReferenceModel`, compared each step."""
 
     policy: ClassVar[CancellationPolicy] = CancellationPolicy.default()
-    reference: ClassVar[ReferenceRules] = ReferenceRules()
+    reference: ClassVar[ReferenceRules | None] = None
     model_class: ClassVar[type[ReferenceModel]] = ReferenceModel
     store: ClassVar[str] = "memory"
     rebuild_views: ClassVar[bool] = True
@@ -111,7 +112,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         return open_test_ledger(url, clock, self.policy)
 
     def make_model(self) -> ReferenceModel:
-        return self.model_class(self.reference)
+        return self.model_class(self.reference or ReferenceRules.windows_of(self.policy))
 
     def teardown(self) -> None:
         self._exit.close()

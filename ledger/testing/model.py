@@ -1,10 +1,11 @@
 """A plain reference model of the rules: SPEC.md again, in the fewest obvious lines.
 
-It shares no rule code with the ledger (windows, credits, rounding, access and
-the order of checks are all written out again here), so a broken policy in
-the ledger shows up as a difference instead of agreeing with itself. Only
-reference data is shared: the R1 market list, checked against SPEC.md by the
-ledger's own tests.
+It shares no rule code with the ledger (deadlines, credits, rounding, access
+and the order of checks are all written out again here), so a broken policy
+in the ledger shows up as a difference instead of agreeing with itself. Only
+data is shared: the R1 market list, checked against SPEC.md by the ledger's
+own tests, and, unless you state your own, the windows a policy is
+configured with (R6 makes them configuration).
 
 `ReferenceRules` holds what a programme may change (windows and the credit);
 subclass it, or `ReferenceModel` for deeper changes, and hand the subclass
@@ -39,6 +40,7 @@ from ledger.errors import (
     RefundNotPossible,
 )
 from ledger.money import Money
+from ledger.policies.cancellation import CancellationPolicy
 from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE
 from ledger.testing.commands import (
     AddCustomer,
@@ -160,6 +162,16 @@ class ReferenceRules:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", MappingProxyType(dict(self.windows)))
+
+    @classmethod
+    def windows_of(cls, policy: CancellationPolicy) -> ReferenceRules:
+        """R8 credits with the windows a policy is configured with (its data, not its code).
+
+        A policy that computes deadlines or credits other than its windows and
+        R8 say is still caught; to check the windows themselves against your
+        programme's terms, state them: ``ReferenceRules({...})``.
+        """
+        return cls(dict(policy.windows))
 
     def deadline(self, kind: ProductKind, purchased_at: datetime) -> datetime | None:
         window = self.windows.get(kind)

@@ -120,7 +120,8 @@ def run_commands(
         scratch_store(store) as url,
         open_test_ledger(url, clock, policy) as led,
     ):
-        harness = Harness(led, clock, model or ReferenceModel(ReferenceRules()))
+        rules = ReferenceRules.windows_of(policy or CancellationPolicy.default())
+        harness = Harness(led, clock, model or ReferenceModel(rules))
         outcomes = [harness.step(command) for command in commands]
         harness.check()
         return outcomes
