@@ -325,6 +325,20 @@ def test_scratch_store_refuses_what_it_cannot_make_fresh(store: str) -> None:
         pass
 
 
+def test_a_sqlite_url_gets_a_fresh_file_beside_it_each_time(tmp_path: Path) -> None:
+    given = tmp_path / "mine.db"
+    with (
+        scratch_store(f"sqlite:///{given}") as first,
+        scratch_store(f"sqlite:///{given}") as second,
+    ):
+        assert first != second
+        with Ledger.open(first) as led:
+            led.add_customer(partner(), customer())
+        assert any(tmp_path.iterdir())
+    assert not given.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_scratch_sqlite_store_is_removed_afterwards() -> None:
     with scratch_store("sqlite") as url:
         path = url.removeprefix("sqlite:///")

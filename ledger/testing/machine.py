@@ -11,7 +11,8 @@ Subclass it to test your own programme::
 Hooks: ``policy`` (what the ledger runs), ``reference`` (what the model expects;
 by default R8 credits with the policy's windows, because windows are
 configuration, R6), ``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
-``"sqlite"`` or a ``postgresql://`` URL; each example gets a fresh one),
+``"sqlite"``, a ``sqlite:///`` or ``postgresql://`` URL; each example gets a
+fresh store there, see `scratch_store`),
 `open_ledger`, and ``rebuild_views`` (compare views with a rebuild after
 every step; on by default).
 """

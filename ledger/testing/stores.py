@@ -41,15 +41,24 @@ def open_test_ledger(
 def scratch_store(store: str) -> Iterator[str]:
     """Yield a store URL that nothing else uses, and remove it afterwards.
 
-    ``"memory"`` → a private in-memory store; ``"sqlite"`` → a file in a new
-    temporary directory; a ``postgresql://`` URL → a new schema in that
-    database, dropped on exit.
+    ``"memory"``/``memory://`` → a private in-memory store; ``"sqlite"`` → a
+    file in a new temporary directory; ``sqlite:///dir/name.db`` → a new
+    file beside that path (the path itself is never touched); a
+    ``postgresql://`` URL → a new schema in that database, dropped on exit.
     """
     if store in ("memory", "memory://"):
         yield "memory://"
     elif store == "sqlite":
         with tempfile.TemporaryDirectory(prefix="ledger-testing-") as directory:
             yield f"sqlite:///{Path(directory) / 'ledger.db'}"
+    elif store.startswith("sqlite:///"):
+        given = Path(store.removeprefix("sqlite:///"))
+        fresh = given.with_name(f"{given.stem}-{secrets.token_hex(6)}.db")
+        try:
+            yield f"sqlite:///{fresh}"
+        finally:
+            for leftover in fresh.parent.glob(f"{fresh.name}*"):  # -wal, -shm, .key
+                leftover.unlink(missing_ok=True)
     elif store.startswith(("postgresql://", "postgres://")):
         if "schema=" in store:
             raise InvalidInput("store", "leave out schema=: every run gets its own schema")
@@ -63,4 +72,6 @@ def scratch_store(store: str) -> Iterator[str]:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     else:
-        raise InvalidInput("store", f"{store!r}: use 'memory', 'sqlite' or a postgresql:// URL")
+        raise InvalidInput(
+            "store", f"{store!r}: use 'memory', 'sqlite', a sqlite:/// or a postgresql:// URL"
+        )
