@@ -99,9 +99,11 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock()
-        self._exit = contextlib.ExitStack()
-        url = self._exit.enter_context(scratch_store(self.store))
-        self.ledger = self._exit.enter_context(self.open_ledger(url, self.clock))
+        with contextlib.ExitStack() as opening:
+            # If opening fails, the scratch store is removed at once, not left behind.
+            url = opening.enter_context(scratch_store(self.store))
+            self.ledger = opening.enter_context(self.open_ledger(url, self.clock))
+            self._exit = opening.pop_all()
         self.model = self.make_model()
         self.harness = Harness(self.ledger, self.clock, self.model, rebuild=self.rebuild_views)
         self._counter = 0

@@ -101,10 +101,11 @@ class Scenario:
         start: datetime = START,
     ) -> None:
         self.clock = ManualClock(start)
-        self._exit = contextlib.ExitStack()
-        url = self._exit.enter_context(scratch_store(store))
-        opened = open_test_ledger(url, self.clock, policy)
-        self.ledger: Ledger = self._exit.enter_context(opened)
+        with contextlib.ExitStack() as opening:
+            # If opening fails, the scratch store is removed at once, not left behind.
+            url = opening.enter_context(scratch_store(store))
+            self.ledger: Ledger = opening.enter_context(open_test_ledger(url, self.clock, policy))
+            self._exit = opening.pop_all()
         self.driver = Driver(self.ledger, self.clock)
         self.result: Any = None
         self.error: LedgerError | None = None
