@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID, uuid4
 
-from ledger import Actor, Customer, Money, Product, ProductKind, Role
+from ledger import Actor, CancellationPolicy, Customer, Money, Product, ProductKind, Role
 from ledger.testing import START, ManualClock
 
 __all__ = [
     "START",
+    "HalfCredit",
     "ManualClock",
+    "Overpaying",
     "customer",
     "customer_admin",
     "eur",
@@ -54,3 +58,36 @@ def product(kind: ProductKind = ProductKind.PERPETUAL, term_days: int | None = N
 
 def eur(amount: str) -> Money:
     return Money(amount, "EUR")
+
+
+# Programmes with a credit rule of their own (CancellationPolicy.credit).
+
+
+@dataclass(frozen=True)
+class HalfCredit(CancellationPolicy):
+    """A programme that credits half of any cancelled order."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        return total.prorate(1, 2)
+
+
+@dataclass(frozen=True)
+class Overpaying(CancellationPolicy):
+    """A broken programme: it credits twice the order."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        return total * 2

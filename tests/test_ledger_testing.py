@@ -36,7 +36,7 @@ from ledger.testing import (
     scratch_store,
     strategies,
 )
-from tests.support import customer, eur, partner, product
+from tests.support import HalfCredit, Overpaying, customer, eur, partner, product
 
 DAY = timedelta(days=1)
 AGENT = partner()
@@ -62,34 +62,6 @@ class ForgetsTheStartedDay(CancellationPolicy):
             used = (now - purchased_at) // DAY
             return total.prorate(max(term_days - used, 0), term_days)
         return total
-
-
-@dataclass(frozen=True)
-class PaysTwice(CancellationPolicy):
-    def credit(
-        self,
-        kind: ProductKind,
-        total: Money,
-        term_days: int | None,
-        purchased_at: datetime,
-        now: datetime,
-    ) -> Money:
-        return total * 2
-
-
-@dataclass(frozen=True)
-class HalfCredit(CancellationPolicy):
-    """A sound programme of its own: half of the total back, whatever the kind."""
-
-    def credit(
-        self,
-        kind: ProductKind,
-        total: Money,
-        term_days: int | None,
-        purchased_at: datetime,
-        now: datetime,
-    ) -> Money:
-        return total.prorate(1, 2)
 
 
 class HalfCreditTerms(ReferenceRules):
@@ -128,7 +100,7 @@ class SevenDayPresetAsConfigured(LedgerStateMachine):
 
 
 class OverCrediting(LedgerStateMachine):
-    policy = PaysTwice(THIRTY_DAYS)
+    policy = Overpaying(THIRTY_DAYS)
 
 
 class HalfCreditProgramme(LedgerStateMachine):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
@@ -19,7 +18,17 @@ from ledger.errors import (
     NotCancellable,
     OrderNotFound,
 )
-from tests.support import START, ManualClock, customer, customer_admin, eur, partner, product
+from tests.support import (
+    START,
+    HalfCredit,
+    ManualClock,
+    Overpaying,
+    customer,
+    customer_admin,
+    eur,
+    partner,
+    product,
+)
 
 AGENT = partner()
 ACCOUNTS = partner("gina", Role.GLOBAL_ADMIN)
@@ -224,36 +233,6 @@ def test_r6_default_policy_gives_subscriptions_30_days(store_url: str, clock: Ma
         clock.set(START + timedelta(days=8))
         assert led.cancellation_status(AGENT, sub).cancellable is True
         assert led.cancel(AGENT, sub).cancelled_at == START + timedelta(days=8)
-
-
-@dataclass(frozen=True)
-class HalfCredit(CancellationPolicy):
-    """A programme that credits half of any cancelled order."""
-
-    def credit(
-        self,
-        kind: ProductKind,
-        total: Money,
-        term_days: int | None,
-        purchased_at: datetime,
-        now: datetime,
-    ) -> Money:
-        return total.prorate(1, 2)
-
-
-@dataclass(frozen=True)
-class Overpaying(CancellationPolicy):
-    """A broken programme: it credits twice the order."""
-
-    def credit(
-        self,
-        kind: ProductKind,
-        total: Money,
-        term_days: int | None,
-        purchased_at: datetime,
-        now: datetime,
-    ) -> Money:
-        return total * 2
 
 
 def test_r8_a_policy_subclass_sets_the_credit(store_url: str, clock: ManualClock) -> None:
