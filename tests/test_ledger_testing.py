@@ -27,6 +27,7 @@ from ledger.testing import (
     ModelMismatch,
     ModelOrder,
     Purchase,
+    ReferenceModel,
     ReferenceRules,
     Scenario,
     ViewKey,
@@ -141,6 +142,18 @@ def test_a_sound_custom_credit_policy_passes_with_its_own_reference_rules() -> N
 def test_r6_a_preset_is_configuration_the_model_follows_without_restating_it() -> None:
     report = run(SevenDayPresetAsConfigured, steps=600)
     assert report.steps >= 600
+
+
+class PolicyBuiltInAMethod(LedgerStateMachine):
+    def make_policy(self) -> CancellationPolicy:
+        return HalfCredit(THIRTY_DAYS)
+
+    def make_model(self) -> ReferenceModel:
+        return ReferenceModel(HalfCreditTerms(THIRTY_DAYS))
+
+
+def test_the_policy_and_the_model_can_also_be_built_by_methods() -> None:
+    assert run(PolicyBuiltInAMethod, steps=300).steps >= 300
 
 
 def test_the_default_machine_is_deterministic_for_a_seed() -> None:

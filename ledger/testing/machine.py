@@ -8,7 +8,7 @@ Subclass it to test your own programme::
 
     TestSevenDaySubscriptions = SevenDaySubscriptions.TestCase   # pytest collects this
 
-Hooks: ``policy`` (what the ledger runs), ``reference`` (what the model expects;
+Hooks: ``policy`` or `make_policy` (what the ledger runs), ``reference`` (what the model expects;
 by default R8 credits with the policy's windows, because windows are
 configuration, R6), ``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
 ``"sqlite"``, a ``sqlite:///`` or ``postgresql://`` URL; each example gets a
@@ -122,12 +122,17 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     # -- hooks ---------------------------------------------------------------------------
 
+    def make_policy(self) -> CancellationPolicy:
+        """The policy the ledger runs: ``policy``, unless a subclass builds its own here."""
+        return self.policy
+
     def open_ledger(self, url: str, clock: ManualClock) -> Ledger:
         """The ledger under test; override to pass more options to `Ledger.open`."""
-        return open_test_ledger(url, clock, self.policy)
+        return open_test_ledger(url, clock, self.make_policy())
 
     def make_model(self) -> ReferenceModel:
-        return self.model_class(self.reference or ReferenceRules.windows_of(self.policy))
+        rules = self.reference or ReferenceRules.windows_of(self.make_policy())
+        return self.model_class(rules)
 
     def teardown(self) -> None:
         self._exit.close()
