@@ -13,11 +13,12 @@ from pydantic_core import core_schema
 
 from ledger.errors import InvalidInput
 
-__all__ = ["Money", "minor_unit_exponent"]
+__all__ = ["Money", "minor_unit_exponent", "minor_unit_exponents"]
 
 
 @cache
-def _exponents() -> dict[str, int]:
+def minor_unit_exponents() -> dict[str, int]:
+    """Every currency Money accepts, with its minor-unit digits."""
     # Funds and metals (XAU, XDR, ...) have no minor unit, so nothing can be priced in them.
     return {c.code: c.exponent for c in Currency if c.exponent is not None}
 
@@ -29,7 +30,7 @@ def minor_unit_exponent(currency: str) -> int:
             "currency", f"must be a str ISO 4217 code, got {type(currency).__name__}"
         )
     try:
-        return _exponents()[currency]
+        return minor_unit_exponents()[currency]
     except KeyError:
         raise InvalidInput("currency", f"{currency!r} is not an ISO 4217 currency") from None
 

@@ -13,7 +13,8 @@ _EXTRA_MARKETS = frozenset({"XK"})
 
 
 @lru_cache(maxsize=1)
-def _markets() -> frozenset[str]:
+def all_markets() -> frozenset[str]:
+    """Every market code the ledger accepts."""
     return frozenset(c.alpha_2 for c in pycountry.countries) | _EXTRA_MARKETS
 
 
@@ -22,6 +23,6 @@ def validate_market(field: str, value: object) -> str:
         raise InvalidInput(
             field, f"must be a str ISO 3166-1 alpha-2 code, got {type(value).__name__}"
         )
-    if value not in _markets():
+    if value not in all_markets():
         raise InvalidInput(field, f"{value!r} is not an ISO 3166-1 alpha-2 market")
     return value

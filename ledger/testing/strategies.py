@@ -7,15 +7,12 @@ failure means a rule, not a typo. Money respects the currency's minor unit.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
-from functools import cache
 from uuid import UUID
 
-import pycountry
 from hypothesis import strategies as st
-from iso4217 import Currency
 
-from ledger.money import Money
+from ledger.money import Money, minor_unit_exponents
+from ledger.policies.countries import all_markets
 from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE
 from ledger.testing.commands import (
     AddCustomer,
@@ -48,19 +45,9 @@ PARTNER_ROLES = tuple(role for role in Role if role is not Role.SUPPORT)
 DAY = timedelta(days=1)
 
 
-@cache
-def _all_markets() -> tuple[str, ...]:
-    return tuple(sorted({c.alpha_2 for c in pycountry.countries} | {"XK"}))
-
-
-@cache
-def _exponents() -> dict[str, int]:
-    return {c.code: c.exponent for c in Currency if c.exponent is not None}
-
-
 def markets(*, reservations_sold: bool | None = None) -> st.SearchStrategy[str]:
     """ISO 3166-1 alpha-2 codes plus XK; ``reservations_sold`` filters by R1."""
-    codes = _all_markets()
+    codes = tuple(sorted(all_markets()))
     if reservations_sold is not None:
         codes = tuple(
             c for c in codes if (c not in AZURE_RESERVATION_UNAVAILABLE) is reservations_sold
@@ -70,7 +57,7 @@ def markets(*, reservations_sold: bool | None = None) -> st.SearchStrategy[str]:
 
 def currencies() -> st.SearchStrategy[str]:
     """ISO 4217 codes that have a minor unit (so a price can be written in them)."""
-    return st.sampled_from(sorted(_exponents()))
+    return st.sampled_from(sorted(minor_unit_exponents()))
 
 
 def money(
@@ -84,7 +71,7 @@ def money(
     if isinstance(codes, str):
         codes = st.just(codes)
     return st.builds(
-        lambda code, minor: Money(Decimal(minor).scaleb(-_exponents()[code]), code),
+        lambda code, minor: Money.from_minor_units(minor, code),
         codes,
         st.integers(min_value=min_minor_units, max_value=max_minor_units),
     )
