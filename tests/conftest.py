@@ -8,7 +8,6 @@ the run instead of skipping it. Each test gets its own schema, dropped after.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import settings
 
 from ledger import Ledger
+from ledger.testing import scratch_store
 from tests.support import ManualClock
 
 POSTGRES_URL = os.environ.get(
@@ -43,10 +43,6 @@ def postgres_problem() -> str | None:
     return None
 
 
-def _with_schema(url: str, schema: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
-
-
 def require_postgres() -> str:
     """The server URL (no schema); fails under CI and skips elsewhere when it is down."""
     problem = postgres_problem()
@@ -62,10 +58,8 @@ def postgres_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     require_postgres()
     # The PostgreSQL key file goes under XDG_CONFIG_HOME: keep it with the test.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    schema = f"lt_{uuid.uuid4().hex[:12]}"
-    yield _with_schema(POSTGRES_URL, schema)
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with scratch_store(POSTGRES_URL) as url:
+        yield url
 
 
 def url_for(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
