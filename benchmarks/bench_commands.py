@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import logging
 import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -33,13 +30,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
 import psycopg
 import structlog
+from common import (
+    POSTGRES_CONNINFO,
+    POSTGRES_URL,
+    RESULTS_DIR,
+    STORES,
+    memory_es_env,
+    postgres_admin,
+    postgres_available,
+    postgres_es_env,
+    quiet_logging,
+    sqlite_es_env,
+    write_report,
+)
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from rich.console import Console
@@ -47,10 +56,6 @@ from rich.table import Table
 
 from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-POSTGRES = {"host": "127.0.0.1", "port": "5432", "dbname": "test", "user": "postgres"}
-POSTGRES_CONNINFO = psycopg.conninfo.make_conninfo(**POSTGRES)
-STORES = ("memory", "sqlite", "postgres")
 NOTIFICATION_BATCH = 500
 
 AGENT = Actor(user="ann@fabrikam", roles=frozenset({Role.ADMIN_AGENT}), partner_id="fabrikam")
@@ -145,15 +150,6 @@ def throughput(operation: Callable[[int], object], n: int) -> tuple[float, list[
 
 
 # -- logging -------------------------------------------------------------------------------
-
-
-def quiet_logging() -> None:
-    """What the benchmark measures by default: the library's info logs dropped."""
-    structlog.reset_defaults()
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
 
 
 def default_logging(sink: TextIO) -> None:
@@ -360,31 +356,18 @@ class StoreSetup:
     cleanup: Callable[[], None]
 
 
-def postgres_admin(statement: str) -> None:
-    with psycopg.connect(POSTGRES_CONNINFO, autocommit=True) as conn:
-        conn.execute(statement)
-
-
 @contextmanager
 def open_store(kind: str) -> Iterator[StoreSetup]:
     tag = uuid.uuid4().hex[:10]
     if kind == "memory":
-        # The ledger's memory store is SQLite in memory with a shared cache; so are the others.
-        es_env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": f"file:bench-es-{tag}?mode=memory&cache=shared",
-        }
+        es_env = memory_es_env(f"bench-es-{tag}")
         raw: RawStore = SQLiteRaw(f"file:bench-raw-{tag}?mode=memory&cache=shared", uri=True)
         setup = StoreSetup(kind, "memory://", es_env, raw, shared=False, cleanup=raw.close)
         yield setup
         setup.cleanup()
     elif kind == "sqlite":
         directory = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
-        es_env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(directory / "es.db"),
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
+        es_env = sqlite_es_env(directory / "es.db")
         raw = SQLiteRaw(str(directory / "raw.db"), uri=False)
 
         def remove() -> None:
@@ -399,25 +382,14 @@ def open_store(kind: str) -> Iterator[StoreSetup]:
     else:
         schema = f"bench_{tag}"
         postgres_admin(f'CREATE SCHEMA "{schema}"')
-        es_env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": POSTGRES["dbname"],
-            "POSTGRES_HOST": POSTGRES["host"],
-            "POSTGRES_PORT": POSTGRES["port"],
-            "POSTGRES_USER": POSTGRES["user"],
-            "POSTGRES_PASSWORD": "",
-            "POSTGRES_SCHEMA": schema,
-        }
+        es_env = postgres_es_env(schema)
         raw = PostgresRaw(schema)
 
         def drop() -> None:
             raw.close()
             postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
-        url = (
-            f"postgresql://{POSTGRES['user']}@{POSTGRES['host']}:{POSTGRES['port']}"
-            f"/{POSTGRES['dbname']}?schema={schema}"
-        )
+        url = f"{POSTGRES_URL}?schema={schema}"
         setup = StoreSetup(kind, url, es_env, raw, shared=True, cleanup=drop)
         try:
             yield setup
@@ -732,15 +704,6 @@ def render(measures: list[Measure], title: str) -> Table:
     return table
 
 
-def postgres_available() -> str | None:
-    try:
-        with psycopg.connect(POSTGRES_CONNINFO, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip()
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     size = parser.add_mutually_exclusive_group()
@@ -777,25 +740,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     console.print(render(measures, title))
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "benchmark": "bench_commands",
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "sizes": sizes.__dict__,
-        "elapsed_seconds": elapsed,
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "sqlite": sqlite3.sqlite_version,
-            "eventsourcing": version("eventsourcing"),
-            "psycopg": version("psycopg"),
+    write_report(
+        args.output,
+        "bench_commands",
+        ("eventsourcing", "psycopg"),
+        {
+            "sizes": sizes.__dict__,
+            "elapsed_seconds": elapsed,
+            "ratio_definition": "ledger time per operation / baseline time per operation",
+            "measures": [m.to_json() for m in measures],
         },
-        "ratio_definition": "ledger time per operation / baseline time per operation",
-        "measures": [m.to_json() for m in measures],
-    }
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    )
     console.print(f"[dim]wrote {args.output}[/]")
     return 0
 

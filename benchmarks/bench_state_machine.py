@@ -26,11 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import logging
-import os
-import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -39,13 +34,21 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
 
-import psycopg
-import structlog
+from common import (
+    POSTGRES_URL,
+    RESULTS_DIR,
+    STORES,
+    memory_es_env,
+    postgres_admin,
+    postgres_available,
+    postgres_es_env,
+    quiet_logging,
+    sqlite_es_env,
+    write_report,
+)
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from rich.console import Console
@@ -66,27 +69,11 @@ from ledger.testing import (
 from ledger.testing.driver import Driver
 from ledger.testing.stores import open_test_ledger
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-POSTGRES = {"host": "127.0.0.1", "port": "5432", "dbname": "test", "user": "postgres"}
-POSTGRES_URL = (
-    f"postgresql://{POSTGRES['user']}@{POSTGRES['host']}:{POSTGRES['port']}/{POSTGRES['dbname']}"
-)
-POSTGRES_CONNINFO = psycopg.conninfo.make_conninfo(**POSTGRES)
-STORES = ("memory", "sqlite", "postgres")
 STEPS_PER_EXAMPLE = 50
 #: Commands that record nothing even when they succeed: the clock, and a read.
 NON_WRITING = (Wait, AskCancellationStatus)
 
 console = Console(width=140)
-
-
-def quiet_logging() -> None:
-    """As in bench_commands.py: info logs dropped (the test ledgers log nothing anyway)."""
-    structlog.reset_defaults()
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
 
 
 def store_argument(kind: str) -> str:
@@ -265,29 +252,16 @@ class BareWrites(Application[uuid.UUID]):
     name = "BareWrites"
 
 
-def postgres_admin(statement: str) -> None:
-    with psycopg.connect(POSTGRES_CONNINFO, autocommit=True) as conn:
-        conn.execute(statement)
-
-
 @contextmanager
 def bare_store(kind: str, directory: Path) -> Iterator[dict[str, str]]:
     """A fresh store for one example, like `scratch_store`; yields the eventsourcing env."""
     tag = uuid.uuid4().hex[:12]
     if kind == "memory":
-        # The ledger's memory:// is SQLite in memory with a shared cache; so is this.
-        yield {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": f"file:bench-sm-{tag}?mode=memory&cache=shared",
-        }
+        yield memory_es_env(f"bench-sm-{tag}")
     elif kind == "sqlite":
         path = directory / f"es-{tag}.db"
         try:
-            yield {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(path),
-                "SQLITE_LOCK_TIMEOUT": "30",
-            }
+            yield sqlite_es_env(path)
         finally:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -295,15 +269,7 @@ def bare_store(kind: str, directory: Path) -> Iterator[dict[str, str]]:
         schema = f"bench_sm_{tag}"
         postgres_admin(f'CREATE SCHEMA "{schema}"')
         try:
-            yield {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_DBNAME": POSTGRES["dbname"],
-                "POSTGRES_HOST": POSTGRES["host"],
-                "POSTGRES_PORT": POSTGRES["port"],
-                "POSTGRES_USER": POSTGRES["user"],
-                "POSTGRES_PASSWORD": "",
-                "POSTGRES_SCHEMA": schema,
-            }
+            yield postgres_es_env(schema)
         finally:
             postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
@@ -471,15 +437,6 @@ def render_details(results: list[StoreResult]) -> Table:
     return table
 
 
-def postgres_available() -> str | None:
-    try:
-        with psycopg.connect(POSTGRES_CONNINFO, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip()
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -513,36 +470,27 @@ def main(argv: list[str] | None = None) -> int:
     console.print(render(results, title))
     console.print(render_details(results))
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "benchmark": "bench_state_machine",
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "seed": DEFAULT_SEED,
-        "steps": {"memory_sqlite": args.steps, "postgres": args.pg_steps},
-        "steps_per_example": STEPS_PER_EXAMPLE,
-        "postgres_url": POSTGRES_URL if "postgres" in stores else None,
-        "elapsed_seconds": elapsed,
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "sqlite": sqlite3.sqlite_version,
-            "eventsourcing": version("eventsourcing"),
-            "hypothesis": version("hypothesis"),
-            "psycopg": version("psycopg"),
+    write_report(
+        args.output,
+        "bench_state_machine",
+        ("eventsourcing", "hypothesis", "psycopg"),
+        {
+            "seed": DEFAULT_SEED,
+            "steps": {"memory_sqlite": args.steps, "postgres": args.pg_steps},
+            "steps_per_example": STEPS_PER_EXAMPLE,
+            "postgres_url": POSTGRES_URL if "postgres" in stores else None,
+            "elapsed_seconds": elapsed,
+            "definitions": {
+                "rates": "steps (or writes) / total seconds, fresh store per example included",
+                "full_over_commands_only": "full seconds / commands-only seconds (same steps)",
+                "commands_only_over_bare_es": "commands-only seconds / bare-es seconds"
+                " (same examples; one es write per successful command other than Wait and"
+                " AskCancellationStatus)",
+            },
+            "results": [r.to_json() for r in results],
+            "skipped": sorted(set(args.stores) - set(stores)),
         },
-        "definitions": {
-            "rates": "steps (or writes) / total seconds, fresh store per example included",
-            "full_over_commands_only": "full seconds / commands-only seconds (same steps)",
-            "commands_only_over_bare_es": "commands-only seconds / bare-es seconds"
-            " (same examples; one es write per successful command other than Wait and"
-            " AskCancellationStatus)",
-        },
-        "results": [r.to_json() for r in results],
-        "skipped": sorted(set(args.stores) - set(stores)),
-    }
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    )
     console.print(f"[dim]wrote {args.output}[/]")
     return 0
 
