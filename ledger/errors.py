@@ -19,7 +19,8 @@
     ├── KeyRevoked                           R4, R7
     ├── IdempotencyConflict                  R12
     ├── RefundNotPossible                    R10: the order is not past its window
-    └── RefundAlreadyResolved                R10
+    ├── RefundAlreadyResolved                R10
+    └── EventDecodingError                   a stored event cannot be read back (damaged store)
 
 `CustomerNotFound` and `RefundNotFound` are `OrderNotFound`s so that a caller
 that treats "not visible" uniformly needs a single ``except`` clause.
@@ -103,3 +104,16 @@ class RefundNotPossible(LedgerError):
 
 class RefundAlreadyResolved(LedgerError):
     """R10: the refund request was approved or declined before."""
+
+
+class EventDecodingError(LedgerError):
+    """A stored event cannot be read back: unknown topic, damaged bytes or a schema mismatch.
+
+    ``topic``, ``originator_id`` and ``originator_version`` say which stored row it was.
+    """
+
+    def __init__(self, message: str, *, topic: str, originator_id: object, version: int) -> None:
+        self.topic = topic
+        self.originator_id = originator_id
+        self.originator_version = version
+        super().__init__(message)

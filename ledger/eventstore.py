@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import Mapper
 from eventsourcing.utils import Environment
 
-from ledger.mapper import PydanticMapper
+from ledger.mapper import CompactJSONTranscoder, PydanticMapper
 
 
 class EventStore(Application[UUID]):
@@ -22,4 +22,4 @@ class EventStore(Application[UUID]):
         return Environment(name, dict(env or {}))
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return PydanticMapper(transcoder=JSONTranscoder())
+        return PydanticMapper(transcoder=CompactJSONTranscoder())

@@ -6,6 +6,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from ledger import _validate
@@ -14,20 +15,36 @@ from ledger.money import Money
 from ledger.policies.countries import validate_market
 
 __all__ = [
+    "AccessAction",
     "ActivityEntry",
     "Actor",
     "Cancellation",
+    "CancellationReason",
     "CancellationStatus",
     "CreditLine",
+    "CreditReason",
     "CreditStatement",
     "Customer",
     "DownloadLink",
+    "OrderStatus",
     "Product",
     "ProductKind",
     "RefundRequest",
+    "RefundStatus",
     "Role",
     "SoftwareItem",
 ]
+
+#: Where an order's life stands in the software list (SPEC value shapes).
+OrderStatus = Literal["active", "cancelled", "refunded"]
+#: Why an order is not cancellable (R9); ``"refunded"``: support refunded its whole total.
+CancellationReason = Literal["window_closed", "not_cancellable", "cancelled", "refunded"]
+#: A refund request's state (R10).
+RefundStatus = Literal["pending", "approved", "declined"]
+#: What the activity log records (R4, R5).
+AccessAction = Literal["key_viewed", "downloaded", "link_copied"]
+#: Why a credit was issued (R7, R10).
+CreditReason = Literal["cancellation", "refund"]
 
 
 class ProductKind(StrEnum):
@@ -150,7 +167,7 @@ class CancellationStatus:
     cancellable: bool
     days_left: int
     cancellable_until: datetime | None
-    reason: str | None
+    reason: CancellationReason | None
     refund_request_possible: bool
 
 
@@ -170,7 +187,7 @@ class SoftwareItem:
     quantity: int
     total: Money
     tax_inclusive: bool
-    status: str
+    status: OrderStatus
     key_available: bool
     purchased_at: datetime
     cancellable_until: datetime | None
@@ -184,7 +201,7 @@ class SoftwareItem:
 class ActivityEntry:
     at: datetime
     user: str
-    action: str
+    action: AccessAction
     tenant_id: UUID
     order_id: UUID
     title: str
@@ -196,7 +213,7 @@ class CreditLine:
     tenant_id: UUID
     amount: Money
     issued_at: datetime
-    reason: str
+    reason: CreditReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +237,7 @@ class RefundRequest:
     attachments: tuple[str, ...]
     requested_by: str
     requested_at: datetime
-    status: str
+    status: RefundStatus
     approved_amount: Money | None
     resolved_by: str | None
     resolved_at: datetime | None
@@ -231,6 +248,6 @@ class RefundRequest:
         return self.refund_id
 
     @property
-    def state(self) -> str:
+    def state(self) -> RefundStatus:
         """The same as ``status`` (SPEC §4 lists "refund requests and their state")."""
         return self.status

@@ -1,8 +1,13 @@
 """The pydantic event base shared by every aggregate.
 
-Events are frozen pydantic models with a stable, versioned ``TOPIC`` (never
-renamed once stored) and an optional ``class_version`` with
-``upcast_vN_vM`` static methods, which `ledger.mapper` applies on load.
+Events are frozen pydantic models whose fields are flat and named in the
+event itself: plain str, int, bool, Decimal, UUID, datetime and tuples,
+never a public value class such as `Money` or `Product` (changing those
+must not change what is stored). Each has a stable ``TOPIC`` that is never
+renamed once stored (the ``.v1`` in it is part of the name), and a
+``class_version`` for its schema: a change to the fields is a new
+``class_version`` with an ``upcast_vN_vM`` static method, which
+`ledger.mapper` applies when it loads an older event.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
+from eventsourcing.utils import register_topic
 from pydantic import BaseModel, ConfigDict, field_validator
 
 # Fixed forever: ids derived from it (tenants, licences, idempotent orders) are stored.
 LEDGER_NAMESPACE = UUID("5b0f3c3e-6a53-4c55-9f0e-0d1d6c1e7a42")
 
-_TOPICS: dict[str, type[LedgerEvent]] = {}
+_EVENT_CLASSES: dict[str, type[LedgerEvent]] = {}
 
 
 def derived_id(kind: str, *parts: str) -> UUID:
@@ -46,17 +52,16 @@ class LedgerEvent(BaseModel):
         super().__init_subclass__(**kwargs)
         topic = cls.__dict__.get("TOPIC")
         if topic:
-            if topic in _TOPICS and _TOPICS[topic] is not cls:
-                raise TypeError(f"event topic {topic!r} is already taken by {_TOPICS[topic]}")
-            _TOPICS[topic] = cls
+            # eventsourcing's own registry resolves the stable topic (and refuses a
+            # second class for it); ours lists which topics are the ledger's events.
+            register_topic(topic, cls)
+            _EVENT_CLASSES[topic] = cls
 
 
-def event_class_for(topic: str) -> type[LedgerEvent]:
-    try:
-        return _TOPICS[topic]
-    except KeyError:
-        raise LookupError(f"no event class is registered for topic {topic!r}") from None
+def is_ledger_topic(topic: str) -> bool:
+    return topic in _EVENT_CLASSES
 
 
 def registered_topics() -> dict[str, type[LedgerEvent]]:
-    return dict(_TOPICS)
+    """Every event topic the ledger can store, with its class."""
+    return dict(_EVENT_CLASSES)

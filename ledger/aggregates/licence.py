@@ -1,19 +1,33 @@
 """Licence: the MAK key and download rights that come with an order.
 
-The key is stored only as ciphertext (R14); every successful view, download
-and link copy is an event (R4), which is what auditors read (R5).
+The key is stored only as ciphertext (R14). Every successful view,
+download and link copy is one of the licence's events (R4), which is what
+auditors read (R5); each is saved as an *access record*: a stream of its
+own holding that one event. The licence's own stream therefore holds only
+what decides a command (issued, revoked), so deciding costs the same after
+ten thousand views as after none, and two people viewing one key at once
+never conflict. See docs/decisions.md, "Access records".
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 
 from ledger.aggregates.base import LedgerEvent, derived_id
 from ledger.errors import InvalidInput, KeyRevoked
+from ledger.values import AccessAction, Product
+
+if TYPE_CHECKING:
+    from ledger.aggregates.order import Order
+
+__all__ = ["LINK_LIFETIME", "AccessEvent", "Licence", "LinkEvent"]
+
+#: R4: a download link expires 14 days after it is made.
+LINK_LIFETIME = timedelta(days=14)
 
 
 class LicenceEvent(LedgerEvent, CanMutateAggregate[UUID]):
@@ -21,7 +35,9 @@ class LicenceEvent(LedgerEvent, CanMutateAggregate[UUID]):
 
 
 class AccessEvent(LicenceEvent):
-    """Base of the audited access events; carries what the activity log shows."""
+    """An access record: carries what the activity log shows; changes no licence state."""
+
+    ACTION: ClassVar[AccessAction]
 
     order_id: UUID
     partner_id: str
@@ -29,11 +45,19 @@ class AccessEvent(LicenceEvent):
     title: str
 
 
+class LinkEvent(AccessEvent):
+    """A download or a copied link: which build, and when the link expires."""
+
+    version: str
+    language: str
+    bitness: int
+    link_expires_at: datetime
+
+
 class Licence(BaseAggregate[UUID]):
     TOPIC = "ledger:Licence"
 
-    # Declared for type checkers only: eventsourcing turns class annotations
-    # into __init__ parameters, and the events' apply methods assign these.
+    # Declared for type checkers only: the events' apply methods assign these.
     if TYPE_CHECKING:
         order_id: UUID
         partner_id: str
@@ -73,20 +97,15 @@ class Licence(BaseAggregate[UUID]):
 
     class KeyViewed(AccessEvent):
         TOPIC: ClassVar[str] = "ledger:Licence.KeyViewed.v1"
+        ACTION: ClassVar[AccessAction] = "key_viewed"
 
-    class Downloaded(AccessEvent):
+    class Downloaded(LinkEvent):
         TOPIC: ClassVar[str] = "ledger:Licence.Downloaded.v1"
-        version: str
-        language: str
-        bitness: int
-        link_expires_at: datetime
+        ACTION: ClassVar[AccessAction] = "downloaded"
 
-    class LinkCopied(AccessEvent):
+    class LinkCopied(LinkEvent):
         TOPIC: ClassVar[str] = "ledger:Licence.LinkCopied.v1"
-        version: str
-        language: str
-        bitness: int
-        link_expires_at: datetime
+        ACTION: ClassVar[AccessAction] = "link_copied"
 
     class KeysRevoked(LicenceEvent):
         TOPIC: ClassVar[str] = "ledger:Licence.KeysRevoked.v1"
@@ -102,33 +121,23 @@ class Licence(BaseAggregate[UUID]):
 
     @classmethod
     def issue(
-        cls,
-        *,
-        order_id: UUID,
-        partner_id: str,
-        tenant_id: UUID,
-        title: str,
-        key_ciphertext: str,
-        versions: tuple[str, ...],
-        languages: tuple[str, ...],
-        bitness: tuple[int, ...],
-        user: str,
-        now: datetime,
+        cls, order: Order, product: Product, *, key_ciphertext: str, user: str, now: datetime
     ) -> Licence:
+        """R3: the MAK licence and download rights that come with ``order``."""
         return cls._create(
             cls.Issued,
-            id=cls.id_for(order_id),
+            id=cls.id_for(order.id),
             timestamp=now,
             user=user,
-            order_id=order_id,
-            partner_id=partner_id,
-            tenant_id=tenant_id,
-            title=title,
+            order_id=order.id,
+            partner_id=order.partner_id,
+            tenant_id=order.tenant_id,
+            title=product.title,
             activation="MAK",
             key_ciphertext=key_ciphertext,
-            versions=versions,
-            languages=languages,
-            bitness=bitness,
+            versions=product.versions,
+            languages=product.languages,
+            bitness=product.bitness,
         )
 
     @property
@@ -141,14 +150,6 @@ class Licence(BaseAggregate[UUID]):
                 f"the key of order {self.order_id} was revoked {self.revoked_at:%Y-%m-%d %H:%M} UTC"
             )
 
-    def _access_fields(self) -> dict[str, object]:
-        return {
-            "order_id": self.order_id,
-            "partner_id": self.partner_id,
-            "tenant_id": self.tenant_id,
-            "title": self.title,
-        }
-
     def check_download_option(self, version: str, language: str, bitness: int) -> None:
         if version not in self.versions:
             raise InvalidInput("version", f"{version!r} is not offered for this product")
@@ -157,34 +158,51 @@ class Licence(BaseAggregate[UUID]):
         if bitness not in self.bitness:
             raise InvalidInput("bitness", f"{bitness!r} is not offered for this product")
 
-    def view_key(self, user: str, now: datetime) -> str:
-        """Record the view and hand back the ciphertext for the caller to decrypt."""
-        self._ensure_not_revoked()
-        self.trigger_event(self.KeyViewed, timestamp=now, user=user, **self._access_fields())
-        return self.key_ciphertext
+    def view_key(self, user: str, now: datetime) -> KeyViewed:
+        """R4: the access record of a key view; refused once the key is revoked.
 
-    def record_link(
+        The caller saves the record, and only then decrypts ``key_ciphertext``.
+        """
+        self._ensure_not_revoked()
+        return self.KeyViewed(
+            originator_id=uuid4(),
+            originator_version=1,
+            timestamp=now,
+            user=user,
+            order_id=self.order_id,
+            partner_id=self.partner_id,
+            tenant_id=self.tenant_id,
+            title=self.title,
+        )
+
+    def hand_out_link(
         self,
         *,
         copied: bool,
         version: str,
         language: str,
         bitness: int,
-        expires_at: datetime,
         user: str,
         now: datetime,
-    ) -> None:
+    ) -> LinkEvent:
+        """R4: the access record of a download (or a copied link) of an offered build;
+        the link it records expires `LINK_LIFETIME` after ``now``."""
         self.check_download_option(version, language, bitness)
         self._ensure_not_revoked()
-        self.trigger_event(
-            self.LinkCopied if copied else self.Downloaded,
+        record = self.LinkCopied if copied else self.Downloaded
+        return record(
+            originator_id=uuid4(),
+            originator_version=1,
             timestamp=now,
             user=user,
+            order_id=self.order_id,
+            partner_id=self.partner_id,
+            tenant_id=self.tenant_id,
+            title=self.title,
             version=version,
             language=language,
             bitness=bitness,
-            link_expires_at=expires_at,
-            **self._access_fields(),
+            link_expires_at=now + LINK_LIFETIME,
         )
 
     def revoke(self, reason: str, user: str, now: datetime) -> None:

@@ -1,13 +1,20 @@
 """Order: one purchase of one product for one customer, its cancellation and its credits.
 
-Public methods decide (and raise); the nested events' ``apply`` only assigns,
-so replaying history can never fail on a rule.
+The order decides every rule about itself: at purchase, KMS (R3), the
+market (R1), the tax flag (R2) and the cancellation deadline (R6, from the
+policy); later, its cancellation status (R9) and the cancellation itself
+(R6–R8), which revokes the licence in the same decision (R7). Public
+methods decide and raise; the nested events' ``apply`` only assigns, so
+replaying history can never fail on a rule.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Literal
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
@@ -17,29 +24,97 @@ from ledger.errors import (
     AlreadyCancelled,
     CancellationWindowClosed,
     ConfigurationError,
+    IdempotencyConflict,
+    KmsNotAllowed,
     NotCancellable,
 )
 from ledger.money import Money
 from ledger.policies.cancellation import CancellationPolicy, days_left
-from ledger.values import CancellationStatus, Product
+from ledger.policies.markets import check_can_sell, is_tax_inclusive
+from ledger.values import (
+    Cancellation,
+    CancellationReason,
+    CancellationStatus,
+    CreditReason,
+    Customer,
+    Product,
+    ProductKind,
+)
 
-CreditReason = Literal["cancellation", "refund"]
+if TYPE_CHECKING:
+    from ledger.aggregates.licence import Licence
+
+__all__ = ["FINGERPRINT_FIELDS", "Order", "invoice_month", "purchase_fingerprint"]
+
+#: R12: what "the same parameters" means for a repeated idempotency key, field by
+#: field. Fixed: the hash of these fields is stored with every keyed order, so a
+#: field added to `Product` later does not change the meaning of old keys.
+FINGERPRINT_FIELDS = (
+    "tenant_id",
+    "product.product_id",
+    "product.sku_id",
+    "product.title",
+    "product.kind",
+    "product.term_days",
+    "product.versions",
+    "product.languages",
+    "product.bitness",
+    "quantity",
+    "unit_price.amount",
+    "unit_price.currency",
+    "activation",
+)
+
+
+def purchase_fingerprint(
+    tenant_id: UUID, product: Product, quantity: int, unit_price: Money, activation: str
+) -> str:
+    """SHA-256 over `FINGERPRINT_FIELDS` as canonical JSON (sorted keys, no spaces)."""
+    request = {
+        "tenant_id": str(tenant_id),
+        "product": {
+            "product_id": product.product_id,
+            "sku_id": product.sku_id,
+            "title": product.title,
+            "kind": product.kind.value,
+            "term_days": product.term_days,
+            "versions": list(product.versions),
+            "languages": list(product.languages),
+            "bitness": list(product.bitness),
+        },
+        "quantity": quantity,
+        "unit_price": {"amount": str(unit_price.amount), "currency": unit_price.currency},
+        "activation": activation,
+    }
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def invoice_month(at: datetime) -> str:
+    """The UTC month a credit issued at ``at`` is invoiced in (R7): ``YYYY-MM``."""
+    return at.astimezone(UTC).strftime("%Y-%m")
+
+
+def _money_v1_to_v2(state: dict[str, Any], name: str) -> str:
+    """Flatten a v1 ``{"amount", "currency"}`` field in place; returns its currency."""
+    money = state.pop(name)
+    state[name] = money["amount"]
+    return str(money["currency"])
 
 
 class Order(BaseAggregate[UUID]):
     TOPIC = "ledger:Order"
 
-    # Declared for type checkers only: eventsourcing turns class annotations
-    # into __init__ parameters, and the events' apply methods assign these.
+    # Declared for type checkers only: the events' apply methods assign these.
     if TYPE_CHECKING:
         partner_id: str
         tenant_id: UUID
         market: str
-        product: Product
+        title: str
+        kind: ProductKind
+        term_days: int | None
         quantity: int
-        unit_price: Money
         total: Money
-        tax_inclusive: bool
         purchased_at: datetime
         cancellable_until: datetime | None
         request_fingerprint: str
@@ -51,33 +126,48 @@ class Order(BaseAggregate[UUID]):
 
     class Purchased(Event, CanInitAggregate[UUID]):
         TOPIC: ClassVar[str] = "ledger:Order.Purchased.v1"
+        class_version: ClassVar[int] = 2
         originator_topic: str
         partner_id: str
         tenant_id: UUID
         market: str
-        product: Product
+        product_id: str
+        sku_id: str
+        title: str
+        kind: ProductKind
+        term_days: int | None
         quantity: int
-        unit_price: Money
-        total: Money
+        currency: str
+        unit_price: Decimal
+        total: Decimal
         tax_inclusive: bool
         cancellable_until: datetime | None
         idempotency_key: str | None
         request_fingerprint: str
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 embedded the `Product` and `Money` values; v2 names each field."""
+            product = state.pop("product")
+            for name in ("product_id", "sku_id", "title", "kind", "term_days"):
+                state[name] = product[name]
+            state["currency"] = _money_v1_to_v2(state, "unit_price")
+            _money_v1_to_v2(state, "total")
+
         def apply(self, order: Order) -> None:
             order.partner_id = self.partner_id
             order.tenant_id = self.tenant_id
             order.market = self.market
-            order.product = self.product
+            order.title = self.title
+            order.kind = self.kind
+            order.term_days = self.term_days
             order.quantity = self.quantity
-            order.unit_price = self.unit_price
-            order.total = self.total
-            order.tax_inclusive = self.tax_inclusive
+            order.total = Money(self.total, self.currency)
             order.purchased_at = self.timestamp
             order.cancellable_until = self.cancellable_until
             order.request_fingerprint = self.request_fingerprint
             order.cancelled_at = None
-            order.credited = Money.zero(self.total.currency)
+            order.credited = Money.zero(self.currency)
 
     class Cancelled(Event):
         TOPIC: ClassVar[str] = "ledger:Order.Cancelled.v1"
@@ -87,14 +177,26 @@ class Order(BaseAggregate[UUID]):
 
     class CreditIssued(Event):
         TOPIC: ClassVar[str] = "ledger:Order.CreditIssued.v1"
+        class_version: ClassVar[int] = 2
         partner_id: str
         tenant_id: UUID
-        amount: Money
+        amount: Decimal
+        currency: str
         reason: CreditReason
         refund_id: UUID | None
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["currency"] = _money_v1_to_v2(state, "amount")
+
+        @property
+        def money(self) -> Money:
+            return Money(self.amount, self.currency)
+
         def apply(self, order: Order) -> None:
-            order.credited = order.credited + self.amount
+            order.credited = order.credited + self.money
+
+    # -- deciding ------------------------------------------------------------------------
 
     @classmethod
     def purchase(
@@ -102,35 +204,48 @@ class Order(BaseAggregate[UUID]):
         *,
         order_id: UUID,
         partner_id: str,
-        tenant_id: UUID,
-        market: str,
+        customer: Customer,
         product: Product,
         quantity: int,
         unit_price: Money,
-        tax_inclusive: bool,
-        cancellable_until: datetime | None,
+        activation: str,
+        policy: CancellationPolicy,
         idempotency_key: str | None,
         request_fingerprint: str,
         user: str,
         now: datetime,
     ) -> Order:
+        """R1–R3, R6: refuse KMS and blocked markets; fix tax flag, total and deadline."""
+        if activation != "MAK":
+            raise KmsNotAllowed("activation is MAK only; KMS keys are not issued")
+        check_can_sell(product.kind, customer.market)
         return cls._create(
             cls.Purchased,
             id=order_id,
             timestamp=now,
             user=user,
             partner_id=partner_id,
-            tenant_id=tenant_id,
-            market=market,
-            product=product,
+            tenant_id=customer.tenant_id,
+            market=customer.market,
+            product_id=product.product_id,
+            sku_id=product.sku_id,
+            title=product.title,
+            kind=product.kind,
+            term_days=product.term_days,
             quantity=quantity,
-            unit_price=unit_price,
-            total=unit_price * quantity,
-            tax_inclusive=tax_inclusive,
-            cancellable_until=cancellable_until,
+            currency=unit_price.currency,
+            unit_price=unit_price.amount,
+            total=(unit_price * quantity).amount,
+            tax_inclusive=is_tax_inclusive(customer.market),
+            cancellable_until=policy.deadline(product.kind, now),
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
         )
+
+    def confirm_replay(self, request_fingerprint: str, idempotency_key: str) -> None:
+        """R12: the same key again must carry the same parameters."""
+        if request_fingerprint != self.request_fingerprint:
+            raise IdempotencyConflict(f"key {idempotency_key!r} was used with other parameters")
 
     @property
     def is_cancelled(self) -> bool:
@@ -146,9 +261,9 @@ class Order(BaseAggregate[UUID]):
         return not self.is_cancelled and self.refundable == Money.zero(self.total.currency)
 
     def cancellation_status(self, now: datetime) -> CancellationStatus:
-        """R9; ``reason``: ``cancelled``, ``refunded``, ``not_cancellable``, ``window_closed``."""
+        """R9: cancellable and for how long, or why not."""
         deadline = self.cancellable_until
-        reason: str | None
+        reason: CancellationReason
         if self.is_cancelled:
             reason = "cancelled"
         elif self.is_fully_refunded:
@@ -173,20 +288,20 @@ class Order(BaseAggregate[UUID]):
             refund_request_possible=reason == "window_closed",
         )
 
-    def cancel(self, user: str, now: datetime, policy: CancellationPolicy) -> Money:
-        """R6–R8: refuse, or record Cancelled and the policy's credit. Returns the credit."""
+    def cancel(
+        self, licence: Licence, policy: CancellationPolicy, user: str, now: datetime
+    ) -> Cancellation:
+        """R6–R8: refuse, or cancel, credit the policy's amount and revoke the licence."""
         status = self.cancellation_status(now)
         if status.reason == "cancelled":
             raise AlreadyCancelled(f"order {self.id} was cancelled at {self.cancelled_at}")
         if status.reason == "not_cancellable":
-            raise NotCancellable(f"{self.product.kind.value} orders cannot be cancelled")
+            raise NotCancellable(f"{self.kind.value} orders cannot be cancelled")
         if not status.cancellable:
             raise CancellationWindowClosed(
                 f"order {self.id} could be cancelled until {self.cancellable_until}"
             )
-        credit = policy.credit(
-            self.product.kind, self.total, self.product.term_days, self.purchased_at, now
-        )
+        credit = policy.credit(self.kind, self.total, self.term_days, self.purchased_at, now)
         # A custom policy is user code: its credit must still fit the order (R8).
         if not isinstance(credit, Money) or credit.currency != self.total.currency:
             raise ConfigurationError(f"the cancellation policy returned {credit!r}, not Money")
@@ -196,7 +311,10 @@ class Order(BaseAggregate[UUID]):
             )
         self.trigger_event(self.Cancelled, timestamp=now, user=user)
         self.issue_credit(credit, reason="cancellation", refund_id=None, user=user, now=now)
-        return credit
+        licence.revoke("cancelled", user, now)
+        return Cancellation(
+            order_id=self.id, credit=credit, cancelled_at=now, invoice_month=invoice_month(now)
+        )
 
     def issue_credit(
         self,
@@ -213,7 +331,8 @@ class Order(BaseAggregate[UUID]):
             user=user,
             partner_id=self.partner_id,
             tenant_id=self.tenant_id,
-            amount=amount,
+            amount=amount.amount,
+            currency=amount.currency,
             reason=reason,
             refund_id=refund_id,
         )

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import singledispatch
 from uuid import UUID
 
-from ledger.aggregates import Licence
 from ledger.aggregates.base import LedgerEvent
 from ledger.aggregates.licence import AccessEvent
 from ledger.projections.sql import Query, Statement, parse_timestamp, timestamp
@@ -19,12 +18,6 @@ DDL = (
     " title TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ledger_activity_by_partner ON {ledger_activity} (partner_id, at)",
 )
-
-ACTIONS: dict[type[AccessEvent], str] = {
-    Licence.KeyViewed: "key_viewed",
-    Licence.Downloaded: "downloaded",
-    Licence.LinkCopied: "link_copied",
-}
 
 
 @singledispatch
@@ -44,7 +37,7 @@ def _(event: AccessEvent, position: int) -> list[Statement]:
                 str(event.order_id),
                 timestamp(event.timestamp),
                 event.user,
-                ACTIONS[type(event)],
+                event.ACTION,
                 event.title,
             ),
         )

@@ -47,8 +47,8 @@ def _(event: Refund.Requested, position: int) -> list[Statement]:
                 str(event.order_id),
                 event.partner_id,
                 str(event.tenant_id),
-                event.amount.currency,
-                event.amount.minor_units,
+                event.currency,
+                Money(event.amount, event.currency).minor_units,
                 event.reason,
                 event.contact_name,
                 event.contact_email,
@@ -72,7 +72,7 @@ def _(event: Refund.Approved, position: int) -> list[Statement]:
             "UPDATE {ledger_refunds} SET status = 'approved', approved_minor = ?,"
             " resolved_by = ?, resolved_at = ? WHERE refund_id = ?",
             (
-                event.amount.minor_units,
+                Money(event.amount, event.currency).minor_units,
                 event.user,
                 timestamp(event.timestamp),
                 str(event.originator_id),

@@ -45,13 +45,13 @@ def _(event: Order.Purchased, position: int) -> list[Statement]:
                 str(event.originator_id),
                 event.partner_id,
                 str(event.tenant_id),
-                event.product.product_id,
-                event.product.sku_id,
-                event.product.title,
-                event.product.kind.value,
+                event.product_id,
+                event.sku_id,
+                event.title,
+                event.kind.value,
                 event.quantity,
-                event.total.currency,
-                event.total.minor_units,
+                event.currency,
+                Money(event.total, event.currency).minor_units,
                 0,
                 int(event.tax_inclusive),
                 "active",
@@ -83,7 +83,7 @@ def _(event: Order.CreditIssued, position: int) -> list[Statement]:
             " status = CASE WHEN status = 'active' AND credited_minor + ? >= total_minor"
             " THEN 'refunded' ELSE status END"
             " WHERE order_id = ?",
-            (event.amount.minor_units, event.amount.minor_units, str(event.originator_id)),
+            (event.money.minor_units, event.money.minor_units, str(event.originator_id)),
         )
     ]
 

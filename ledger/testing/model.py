@@ -55,14 +55,18 @@ from ledger.testing.commands import (
     Wait,
 )
 from ledger.values import (
+    AccessAction,
     ActivityEntry,
     Actor,
     Cancellation,
+    CancellationReason,
     CancellationStatus,
     CreditLine,
+    CreditReason,
     CreditStatement,
     Customer,
     DownloadLink,
+    OrderStatus,
     Product,
     ProductKind,
     RefundRequest,
@@ -517,13 +521,15 @@ class ReferenceModel:
             if order.refundable.minor_units == 0:
                 order.revoked = True
 
-    def _log(self, actor: Actor, order: ModelOrder, action: str, now: datetime) -> None:
+    def _log(self, actor: Actor, order: ModelOrder, action: AccessAction, now: datetime) -> None:
         entry = ActivityEntry(
             now, actor.user, action, order.tenant_id, order.order_id, order.product.title
         )
         self.activity.append(_Activity(order.partner_id, entry))
 
-    def _credit(self, order: ModelOrder, amount: Money, now: datetime, reason: str) -> None:
+    def _credit(
+        self, order: ModelOrder, amount: Money, now: datetime, reason: CreditReason
+    ) -> None:
         order.credited_minor += amount.minor_units
         line = CreditLine(order.order_id, order.tenant_id, amount, now, reason)
         self.credits.append(_Credit(order.partner_id, line))
@@ -533,6 +539,7 @@ class ReferenceModel:
     def status(self, order: ModelOrder, now: datetime) -> CancellationStatus:
         """R9, plus ``"refunded"`` for an order whose whole total was refunded."""
         deadline = order.deadline
+        reason: CancellationReason
         if order.cancelled_at is not None:
             reason = "cancelled"
         elif order.fully_refunded:
@@ -594,6 +601,7 @@ def _request(command: Purchase) -> tuple[object, ...]:
 
 
 def _software_item(order: ModelOrder) -> SoftwareItem:
+    status: OrderStatus
     if order.cancelled_at is not None:
         status = "cancelled"
     elif order.fully_refunded:

@@ -73,7 +73,8 @@ def event(name: str, /, *, order: str | None = None, **fields: Any) -> ExpectedE
     """Expect an event by name (``"Order.Cancelled"``), optionally its order alias and fields.
 
     Field values are compared as the stored JSON: `Money`, UUIDs, datetimes,
-    enums and tuples may be given as themselves. ``user`` and ``at`` match
+    enums and tuples may be given as themselves (a `Money` matches the field's
+    amount together with the event's ``currency``). ``user`` and ``at`` match
     who recorded the event and when.
     """
     return ExpectedEvent(name, order, fields)
@@ -213,6 +214,11 @@ class Scenario:
                 actual = recorded.user
             elif key == "at":
                 actual = recorded.at
+            elif isinstance(value, Money):
+                # Events store money flat: the amount under its own name, beside "currency".
+                payload = recorded.payload
+                actual = {"amount": payload.get(key), "currency": payload.get("currency")}
+                wanted = value.to_dict()
             else:
                 actual, wanted = recorded.payload.get(key, "<missing>"), _as_json(value)
             if actual != wanted:

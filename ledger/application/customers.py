@@ -1,0 +1,40 @@
+"""Registering customers (tenants) for a partner."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ledger.aggregates import Tenant
+from ledger.application import inputs
+from ledger.application.core import LedgerCore
+from ledger.errors import CustomerConflict
+from ledger.policies import access
+from ledger.values import Actor, Customer
+
+__all__ = ["CustomerCommands"]
+
+
+class CustomerCommands(LedgerCore):
+    def add_customer(self, actor: Actor, customer: Customer) -> UUID:
+        """Register a tenant for the actor's partner; returns its tenant id.
+
+        The same details again by the same partner are a no-op.
+        """
+        actor = inputs.actor(actor)
+        customer = inputs.instance("customer", customer, Customer)
+        uow = self._uow
+        with uow.command("add_customer", actor, tenant_id=str(customer.tenant_id)):
+            access.require_partner_role(actor, access.CUSTOMER_MANAGERS, "add customers")
+            assert actor.partner_id is not None
+            partner_id = actor.partner_id
+
+            def attempt() -> UUID:
+                existing = uow.get(Tenant.id_for(customer.tenant_id), Tenant)
+                if existing is not None:
+                    if existing.partner_id == partner_id and existing.customer == customer:
+                        return customer.tenant_id
+                    raise CustomerConflict(f"tenant {customer.tenant_id} is already registered")
+                uow.save(Tenant.add(partner_id, customer, actor.user, uow.now()))
+                return customer.tenant_id
+
+            return uow.retrying(attempt)

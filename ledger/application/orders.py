@@ -1,0 +1,113 @@
+"""Buying (R1–R3, R12), asking whether an order can be cancelled (R9), cancelling (R6–R8)."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from ledger import _validate
+from ledger.aggregates import Licence, Order
+from ledger.aggregates.base import derived_id
+from ledger.aggregates.order import purchase_fingerprint
+from ledger.application import inputs
+from ledger.application.core import LedgerCore
+from ledger.errors import AccessDenied
+from ledger.keys import generate_mak
+from ledger.money import Money
+from ledger.policies import access
+from ledger.values import Actor, Cancellation, CancellationStatus, Product
+
+__all__ = ["OrderCommands"]
+
+
+class OrderCommands(LedgerCore):
+    def purchase(
+        self,
+        actor: Actor,
+        tenant_id: UUID,
+        product: Product,
+        quantity: int,
+        unit_price: Money,
+        idempotency_key: str | None = None,
+        activation: str = "MAK",
+    ) -> UUID:
+        """R3: buy ``quantity`` × ``product`` for a customer; returns the order id."""
+        actor = inputs.actor(actor)
+        tenant_id = _validate.uuid("tenant_id", tenant_id)
+        product = inputs.instance("product", product, Product)
+        quantity = _validate.integer("quantity", quantity, minimum=1, maximum=inputs.MAX_QUANTITY)
+        unit_price = inputs.positive_money("unit_price", unit_price)
+        activation = inputs.activation(activation)
+        idempotency_key = _validate.optional_text("idempotency_key", idempotency_key)
+
+        uow = self._uow
+        with uow.command("purchase", actor, tenant_id=str(tenant_id)) as context:
+            tenant = self._visible_tenant(actor, tenant_id)
+            access.require_partner_role(actor, access.PURCHASERS, "buy")
+            fingerprint = purchase_fingerprint(tenant_id, product, quantity, unit_price, activation)
+            order_id = (
+                uuid4()
+                if idempotency_key is None
+                else derived_id("order", tenant.partner_id, idempotency_key)
+            )
+            context["order_id"] = str(order_id)
+
+            def attempt() -> UUID:
+                if idempotency_key is not None:
+                    previous = uow.get(order_id, Order)
+                    if previous is not None:
+                        previous.confirm_replay(fingerprint, idempotency_key)
+                        context["replayed"] = True
+                        return order_id
+                now = uow.now()
+                order = Order.purchase(
+                    order_id=order_id,
+                    partner_id=tenant.partner_id,
+                    customer=tenant.customer,
+                    product=product,
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    activation=activation,
+                    policy=self._policy,
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=fingerprint,
+                    user=actor.user,
+                    now=now,
+                )
+                sealed = self._vault.seal(order_id, generate_mak())
+                licence = Licence.issue(
+                    order, product, key_ciphertext=sealed, user=actor.user, now=now
+                )
+                uow.save(order, licence)
+                return order_id
+
+            return uow.retrying(attempt)
+
+    def cancellation_status(self, actor: Actor, order_id: UUID) -> CancellationStatus:
+        """R9: cancellable and for how long, or why not; for any partner user of the order."""
+        actor = inputs.actor(actor)
+        order_id = _validate.uuid("order_id", order_id)
+        order = self._visible_order(actor, order_id)
+        if not actor.is_partner_user:
+            raise AccessDenied(f"{actor.user} may not ask about cancellation")
+        return order.cancellation_status(self._uow.now())
+
+    def cancel(self, actor: Actor, order_id: UUID) -> Cancellation:
+        """R6–R8: Cancelled, CreditIssued and KeysRevoked in one write."""
+        actor = inputs.actor(actor)
+        order_id = _validate.uuid("order_id", order_id)
+        uow = self._uow
+        with uow.command("cancel", actor, order_id=str(order_id)) as context:
+            loaded = [self._visible_order(actor, order_id)]
+            access.require_partner_role(actor, access.CANCELLERS, "cancel orders")
+
+            def attempt() -> Cancellation:
+                # The first attempt uses the order loaded for the checks; a retry reloads.
+                order = loaded.pop() if loaded else self._visible_order(actor, order_id)
+                licence = self._licence_of(order)
+                cancellation = order.cancel(licence, self._policy, actor.user, uow.now())
+                uow.save(order, licence)
+                return cancellation
+
+            cancellation = uow.retrying(attempt)
+            context["credit"] = str(cancellation.credit)
+            return cancellation

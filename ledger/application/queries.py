@@ -1,0 +1,51 @@
+"""The views: the customer's software list, the activity log (R5) and the monthly credits.
+
+Each query first brings the views up to date with the event log, so it
+reflects every command this `Ledger` completed (read-your-writes).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from ledger import _validate
+from ledger.application import inputs
+from ledger.application.core import LedgerCore
+from ledger.errors import AccessDenied
+from ledger.policies import access
+from ledger.projections import activity_log, monthly_credits, software_list
+from ledger.values import ActivityEntry, Actor, CreditStatement, SoftwareItem
+
+__all__ = ["ViewQueries"]
+
+
+class ViewQueries(LedgerCore):
+    def software(self, actor: Actor, tenant_id: UUID) -> list[SoftwareItem]:
+        """The customer's software list, cancelled and refunded orders included."""
+        actor = inputs.actor(actor)
+        tenant_id = _validate.uuid("tenant_id", tenant_id)
+        self._visible_tenant(actor, tenant_id)
+        customer_admin = actor.is_customer_user and actor.has_any(*access.CUSTOMER_KEY_HANDLERS)
+        if not (actor.is_partner_user or customer_admin):
+            raise AccessDenied(f"{actor.user} may not read the software list")
+        self._updater.catch_up()
+        return software_list.for_tenant(self._query, tenant_id)
+
+    def activity_log(self, actor: Actor, start: date, end: date) -> list[ActivityEntry]:
+        """R5: key views, downloads and link copies on the partner's orders, oldest first."""
+        actor = inputs.actor(actor)
+        start_day, end_day = _validate.day_range(start, end)
+        access.require_partner_role(actor, access.ACTIVITY_READERS, "read the activity log")
+        assert actor.partner_id is not None
+        self._updater.catch_up()
+        return activity_log.for_partner(self._query, actor.partner_id, start_day, end_day)
+
+    def monthly_credits(self, actor: Actor, month: str) -> CreditStatement:
+        """Credits issued in a UTC month (``"YYYY-MM"``), with totals per currency."""
+        actor = inputs.actor(actor)
+        month = _validate.month("month", month)
+        access.require_partner_role(actor, access.CREDIT_READERS, "read monthly credits")
+        assert actor.partner_id is not None
+        self._updater.catch_up()
+        return monthly_credits.for_month(self._query, actor.partner_id, month)

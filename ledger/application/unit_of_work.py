@@ -1,0 +1,87 @@
+"""The unit of work every command runs in: clock, loading, one atomic save, retries, the log line.
+
+A command is "validate input → load → check visibility and role → let the
+domain decide → save every change in one write". When a racing writer wins
+(eventsourcing's ``IntegrityError`` on the aggregate's next version) the
+attempt runs again from fresh state, so the loser meets the rule it now
+breaks (R13: the second cancel gets ``AlreadyCancelled``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from ledger.errors import ClockError, LedgerError
+from ledger.eventstore import EventStore
+from ledger.values import Actor
+
+__all__ = ["MAX_WRITE_ATTEMPTS", "Clock", "UnitOfWork"]
+
+MAX_WRITE_ATTEMPTS = 20
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+class UnitOfWork:
+    def __init__(self, events: EventStore, clock: Clock, logger: Any) -> None:
+        self.events = events
+        self._clock = clock
+        self.log = logger
+
+    def now(self) -> datetime:
+        """R16: the injected clock's time as aware UTC; anything else is a `ClockError`."""
+        now = self._clock()
+        if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+            raise ClockError(f"the clock must return an aware datetime, got {now!r}")
+        return now.astimezone(UTC)
+
+    def get(self, aggregate_id: UUID, kind: type[T]) -> T | None:
+        """The aggregate, or None when there is none of that kind under the id."""
+        try:
+            aggregate: object = self.events.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def save(self, *changed: Any) -> None:
+        """Every pending event of the given aggregates (or bare events) in one transaction."""
+        self.events.save(*changed)
+
+    @staticmethod
+    def retrying(attempt: Callable[[], T]) -> T:
+        """Run a load-decide-save attempt again when a racing writer won (R13)."""
+        for _ in range(MAX_WRITE_ATTEMPTS - 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue
+        return attempt()
+
+    @contextlib.contextmanager
+    def command(self, name: str, actor: Actor, **context: Any) -> Iterator[dict[str, Any]]:
+        """Log one ``ledger.command`` line with the outcome; the body may add context."""
+        bound = dict(context)
+        try:
+            yield bound
+        except LedgerError as error:
+            self._log_command(name, actor, type(error).__name__, bound)
+            raise
+        self._log_command(name, actor, "ok", bound)
+
+    def _log_command(self, name: str, actor: Actor, outcome: str, bound: dict[str, Any]) -> None:
+        self.log.info(
+            "ledger.command",
+            command=name,
+            user=actor.user,
+            partner_id=actor.partner_id,
+            outcome=outcome,
+            **bound,
+        )
