@@ -6,20 +6,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from ledger import Actor, CancellationPolicy, Customer, Money, Product, ProductKind, Role
+from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.testing import START, ManualClock
 
 __all__ = [
+    "AGENT",
     "START",
     "HalfCredit",
     "ManualClock",
     "Overpaying",
+    "add_tenant",
+    "buy",
     "customer",
     "customer_admin",
     "eur",
     "partner",
     "product",
     "support",
+    "tenant_with_order",
 ]
 
 
@@ -58,6 +62,61 @@ def product(kind: ProductKind = ProductKind.PERPETUAL, term_days: int | None = N
 
 def eur(amount: str) -> Money:
     return Money(amount, "EUR")
+
+
+#: Partner P1's admin agent: the actor who buys, views keys and cancels.
+AGENT = partner()
+
+
+def add_tenant(led: Ledger, market: str = "NL", *, actor: Actor = AGENT) -> UUID:
+    """Register a fresh customer in ``market`` for the actor's partner."""
+    new = customer(market)
+    led.add_customer(actor, new)
+    return new.tenant_id
+
+
+def buy(
+    led: Ledger,
+    tenant_id: UUID,
+    kind: ProductKind = ProductKind.PERPETUAL,
+    *,
+    actor: Actor = AGENT,
+    quantity: int = 1,
+    unit_price: Money | None = None,
+    term_days: int | None = None,
+) -> UUID:
+    """Buy one `product` of ``kind`` (100.00 EUR unless given) for the tenant."""
+    return led.purchase(
+        actor,
+        tenant_id=tenant_id,
+        product=product(kind, term_days),
+        quantity=quantity,
+        unit_price=unit_price or eur("100.00"),
+    )
+
+
+def tenant_with_order(
+    led: Ledger,
+    kind: ProductKind = ProductKind.PERPETUAL,
+    *,
+    actor: Actor = AGENT,
+    market: str = "NL",
+    quantity: int = 1,
+    unit_price: Money | None = None,
+    term_days: int | None = None,
+) -> tuple[UUID, UUID]:
+    """A fresh customer with one order: ``(tenant_id, order_id)``."""
+    tenant_id = add_tenant(led, market, actor=actor)
+    order_id = buy(
+        led,
+        tenant_id,
+        kind,
+        actor=actor,
+        quantity=quantity,
+        unit_price=unit_price,
+        term_days=term_days,
+    )
+    return tenant_id, order_id
 
 
 # Programmes with a credit rule of their own (CancellationPolicy.credit).

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import pytest
 
-from ledger import Actor, Customer, Ledger, Money, ProductKind
+from ledger import Customer, Ledger, Money, ProductKind
 from ledger.errors import InvalidInput, MarketUnavailable
-from tests.support import customer, eur, partner, product
+from tests.support import AGENT, add_tenant, buy, customer
 
 # R1, restated from SPEC.md so that a change to the implementation's list shows up here.
 AZURE_RESERVATION_UNAVAILABLE = """
@@ -18,30 +18,6 @@ AZURE_RESERVATION_UNAVAILABLE = """
     MQ MR YT FM MS MZ MM NR NC NE NU NF MP PW PG PN RE BL LC MF PM VC WS SM ST SC SL SX SB SO
     GS SS SH SR SZ TL TG TK TO TC TV UM VU VA WF YE
 """.split()  # noqa: SIM905 - reads like the SPEC
-
-AGENT = partner()
-
-
-def _tenant(led: Ledger, market: str = "NL", actor: Actor = AGENT) -> UUID:
-    c = customer(market)
-    led.add_customer(actor, c)
-    return c.tenant_id
-
-
-def _buy(
-    led: Ledger,
-    tenant_id: UUID,
-    kind: ProductKind = ProductKind.PERPETUAL,
-    unit_price: Money | None = None,
-    quantity: int = 1,
-) -> UUID:
-    return led.purchase(
-        AGENT,
-        tenant_id=tenant_id,
-        product=product(kind),
-        quantity=quantity,
-        unit_price=unit_price or eur("100.00"),
-    )
 
 
 # --------------------------------------------------------------------------- R1
@@ -55,16 +31,16 @@ def test_r1_the_spec_list_has_no_duplicates_and_every_code_is_a_valid_market() -
 
 def test_r1_azure_reservation_is_refused_in_every_listed_market(led: Ledger) -> None:
     for market in AZURE_RESERVATION_UNAVAILABLE:
-        tid = _tenant(led, market)
+        tid = add_tenant(led, market)
         with pytest.raises(MarketUnavailable):
-            _buy(led, tid, ProductKind.AZURE_RESERVATION)
+            buy(led, tid, ProductKind.AZURE_RESERVATION)
         assert led.software(AGENT, tid) == [], market
 
 
 @pytest.mark.parametrize("market", ["NL", "US", "AU", "BR", "JP", "DE", "GB"])
 def test_r1_azure_reservation_sells_in_markets_not_listed(led: Ledger, market: str) -> None:
-    tid = _tenant(led, market)
-    order_id = _buy(led, tid, ProductKind.AZURE_RESERVATION)
+    tid = add_tenant(led, market)
+    order_id = buy(led, tid, ProductKind.AZURE_RESERVATION)
     [item] = led.software(AGENT, tid)
     assert item.order_id == order_id
     assert item.status == "active"
@@ -78,8 +54,8 @@ def test_r1_azure_reservation_sells_in_markets_not_listed(led: Ledger, market: s
 def test_r1_other_kinds_sell_in_the_listed_markets(
     led: Ledger, kind: ProductKind, market: str
 ) -> None:
-    tid = _tenant(led, market)
-    order_id = _buy(led, tid, kind)
+    tid = add_tenant(led, market)
+    order_id = buy(led, tid, kind)
     assert [i.order_id for i in led.software(AGENT, tid)] == [order_id]
 
 
@@ -88,8 +64,8 @@ def test_r1_xk_kosovo_is_a_valid_market_and_is_on_the_list(led: Ledger) -> None:
     assert c.market == "XK"
     led.add_customer(AGENT, c)
     with pytest.raises(MarketUnavailable):
-        _buy(led, c.tenant_id, ProductKind.AZURE_RESERVATION)
-    _buy(led, c.tenant_id, ProductKind.PERPETUAL)
+        buy(led, c.tenant_id, ProductKind.AZURE_RESERVATION)
+    buy(led, c.tenant_id, ProductKind.PERPETUAL)
     assert len(led.software(AGENT, c.tenant_id)) == 1
 
 
@@ -123,8 +99,8 @@ def test_r1_market_of_the_wrong_type_is_invalid_input(market: object) -> None:
 def test_r2_prices_are_tax_inclusive_only_in_au_and_br(
     led: Ledger, market: str, inclusive: bool
 ) -> None:
-    tid = _tenant(led, market)
-    _buy(led, tid)
+    tid = add_tenant(led, market)
+    buy(led, tid)
     [item] = led.software(AGENT, tid)
     assert item.tax_inclusive is inclusive
 
@@ -205,8 +181,8 @@ def test_r2_money_is_equal_when_amount_and_currency_are_equal() -> None:
 def test_r2_order_currency_is_the_unit_price_currency_in_any_market(
     led: Ledger, market: str, price: Money
 ) -> None:
-    tid = _tenant(led, market)
-    _buy(led, tid, unit_price=price, quantity=2)
+    tid = add_tenant(led, market)
+    buy(led, tid, unit_price=price, quantity=2)
     [item] = led.software(AGENT, tid)
     assert item.total.currency == price.currency
     assert item.total == price * 2
@@ -217,9 +193,9 @@ def test_r2_order_currency_is_the_unit_price_currency_in_any_market(
     [Money("0", "EUR"), Money("0.00", "EUR"), Money("-0.01", "EUR"), Money("-100", "JPY")],
 )
 def test_r2_unit_price_zero_or_negative_is_invalid_input(led: Ledger, price: Money) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(InvalidInput) as info:
-        _buy(led, tid, unit_price=price)
+        buy(led, tid, unit_price=price)
     assert info.value.field == "unit_price"
     assert led.software(AGENT, tid) == []
 
@@ -238,8 +214,8 @@ def test_r2_unit_price_zero_or_negative_is_invalid_input(led: Ledger, price: Mon
 def test_r2_total_is_unit_price_times_quantity(
     led: Ledger, unit: Money, quantity: int, total: Money
 ) -> None:
-    tid = _tenant(led)
-    _buy(led, tid, unit_price=unit, quantity=quantity)
+    tid = add_tenant(led)
+    buy(led, tid, unit_price=unit, quantity=quantity)
     [item] = led.software(AGENT, tid)
     assert item.quantity == quantity
     assert item.total == total

@@ -18,9 +18,11 @@ from ledger.errors import (
     OrderNotFound,
 )
 from tests.support import (
+    AGENT,
     START,
     ManualClock,
-    customer,
+    add_tenant,
+    buy,
     customer_admin,
     eur,
     partner,
@@ -28,7 +30,6 @@ from tests.support import (
     support,
 )
 
-AGENT = partner()
 AUDITOR = partner("gina", Role.GLOBAL_ADMIN)
 MAK = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$")
 LONG_AGO = date(2000, 1, 1)
@@ -49,28 +50,6 @@ NON_KEY_PARTNER_ROLES = [
 ]
 
 
-def _tenant(led: Ledger, market: str = "NL") -> UUID:
-    c = customer(market)
-    led.add_customer(AGENT, c)
-    return c.tenant_id
-
-
-def _buy(
-    led: Ledger,
-    tenant_id: UUID,
-    kind: ProductKind = ProductKind.PERPETUAL,
-    actor: Actor = AGENT,
-    quantity: int = 1,
-) -> UUID:
-    return led.purchase(
-        actor,
-        tenant_id=tenant_id,
-        product=product(kind),
-        quantity=quantity,
-        unit_price=eur("100.00"),
-    )
-
-
 def _log(led: Ledger) -> list[ActivityEntry]:
     return list(led.activity_log(AUDITOR, start=LONG_AGO, end=FAR_AHEAD))
 
@@ -82,9 +61,9 @@ def _log(led: Ledger) -> list[ActivityEntry]:
 def test_r3_admin_agent_or_global_admin_buys_for_own_partners_customer(
     led: Ledger, role: Role
 ) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     buyer = partner("bob", role)
-    order_id = _buy(led, tid, actor=buyer)
+    order_id = buy(led, tid, actor=buyer)
     assert isinstance(order_id, UUID)
     [item] = led.software(AGENT, tid)
     assert item.order_id == order_id
@@ -94,32 +73,32 @@ def test_r3_admin_agent_or_global_admin_buys_for_own_partners_customer(
 
 @pytest.mark.parametrize("role", NON_BUYER_PARTNER_ROLES)
 def test_r3_other_partner_roles_may_not_buy(led: Ledger, role: Role) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(AccessDenied):
-        _buy(led, tid, actor=partner("sue", role))
+        buy(led, tid, actor=partner("sue", role))
     assert led.software(AGENT, tid) == []
 
 
 def test_r3_customer_users_and_support_may_not_buy(led: Ledger) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(AccessDenied):
-        _buy(led, tid, actor=customer_admin(tid))
+        buy(led, tid, actor=customer_admin(tid))
     with pytest.raises((AccessDenied, OrderNotFound)):
-        _buy(led, tid, actor=support())
+        buy(led, tid, actor=support())
     assert led.software(AGENT, tid) == []
 
 
 def test_r3_may_not_buy_for_another_partners_customer(led: Ledger) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(OrderNotFound):
-        _buy(led, tid, actor=partner("otto", Role.ADMIN_AGENT, partner_id="P2"))
+        buy(led, tid, actor=partner("otto", Role.ADMIN_AGENT, partner_id="P2"))
     assert led.software(AGENT, tid) == []
 
 
 @pytest.mark.parametrize("quantity", [1, 2, 99999, 100000])
 def test_r3_quantity_in_1_to_100000_is_accepted(led: Ledger, quantity: int) -> None:
-    tid = _tenant(led)
-    _buy(led, tid, quantity=quantity)
+    tid = add_tenant(led)
+    buy(led, tid, quantity=quantity)
     [item] = led.software(AGENT, tid)
     assert item.quantity == quantity
     assert item.total == eur("100.00") * quantity
@@ -131,15 +110,15 @@ def test_r3_quantity_in_1_to_100000_is_accepted(led: Ledger, quantity: int) -> N
 def test_r3_quantity_outside_range_or_not_an_int_is_invalid_input(
     led: Ledger, quantity: object
 ) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(InvalidInput) as info:
-        _buy(led, tid, quantity=quantity)  # type: ignore[arg-type]
+        buy(led, tid, quantity=quantity)  # type: ignore[arg-type]
     assert info.value.field == "quantity"
     assert led.software(AGENT, tid) == []
 
 
 def test_r3_kms_activation_is_refused_and_records_nothing(led: Ledger) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     for kind in ProductKind:
         with pytest.raises(KmsNotAllowed):
             led.purchase(
@@ -155,7 +134,7 @@ def test_r3_kms_activation_is_refused_and_records_nothing(led: Ledger) -> None:
 
 
 def test_r3_kms_refusal_does_not_consume_the_idempotency_key(led: Ledger) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     kwargs = {"tenant_id": tid, "product": product(), "quantity": 1, "unit_price": eur("10.00")}
     with pytest.raises(KmsNotAllowed):
         led.purchase(AGENT, activation="KMS", idempotency_key="po-1", **kwargs)  # type: ignore[arg-type]
@@ -166,7 +145,7 @@ def test_r3_kms_refusal_does_not_consume_the_idempotency_key(led: Ledger) -> Non
 
 @pytest.mark.parametrize("activation", ["OEM", "", "retail", "KMS " * 70])
 def test_r3_unknown_activation_is_invalid_input(led: Ledger, activation: str) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(InvalidInput) as info:
         led.purchase(
             AGENT,
@@ -181,7 +160,7 @@ def test_r3_unknown_activation_is_invalid_input(led: Ledger, activation: str) ->
 
 
 def test_r3_explicit_mak_activation_is_accepted(led: Ledger) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     order_id = led.purchase(
         AGENT,
         tenant_id=tid,
@@ -194,9 +173,9 @@ def test_r3_explicit_mak_activation_is_accepted(led: Ledger) -> None:
 
 
 def test_r3_purchase_issues_a_mak_key_in_the_default_format(led: Ledger) -> None:
-    tid = _tenant(led)
-    first = _buy(led, tid)
-    second = _buy(led, tid)
+    tid = add_tenant(led)
+    first = buy(led, tid)
+    second = buy(led, tid)
     key1 = led.view_key(AGENT, first)
     key2 = led.view_key(AGENT, second)
     assert MAK.match(key1), key1
@@ -213,8 +192,8 @@ def test_r3_purchase_fixes_cancellable_until_at_purchase_plus_30_days(
 ) -> None:
     bought_at = START + timedelta(hours=3, microseconds=17)
     clock.set(bought_at)
-    tid = _tenant(led)
-    order_id = _buy(led, tid, kind)
+    tid = add_tenant(led)
+    order_id = buy(led, tid, kind)
     clock.advance(timedelta(days=2))
     [item] = led.software(AGENT, tid)
     assert item.purchased_at == bought_at
@@ -227,8 +206,8 @@ def test_r3_purchase_fixes_cancellable_until_at_purchase_plus_30_days(
 def test_r3_never_cancellable_kinds_have_no_cancellable_until(
     led: Ledger, kind: ProductKind
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid, kind)
+    tid = add_tenant(led)
+    order_id = buy(led, tid, kind)
     [item] = led.software(AGENT, tid)
     assert item.cancellable_until is None
     assert led.cancellation_status(AGENT, order_id).cancellable_until is None
@@ -240,8 +219,8 @@ def test_r3_never_cancellable_kinds_have_no_cancellable_until(
 def test_r4_partner_admin_agent_views_key_downloads_and_copies_link(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     assert MAK.match(led.view_key(AGENT, order_id))
     clock.advance(timedelta(seconds=1))
     link = led.download(AGENT, order_id, version="2024", language="en-US", bitness=64)
@@ -255,8 +234,8 @@ def test_r4_partner_admin_agent_views_key_downloads_and_copies_link(
 def test_r4_customer_global_admin_views_key_downloads_and_copies_link(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     carol = customer_admin(tid)
     clock.advance(timedelta(seconds=1))
     carols_key = led.view_key(carol, order_id)
@@ -289,8 +268,8 @@ def _refused_everywhere(led: Ledger, actor: Actor, order_id: UUID, error: Errors
 
 @pytest.mark.parametrize("role", NON_KEY_PARTNER_ROLES)
 def test_r4_other_partner_roles_may_not_view_download_or_copy(led: Ledger, role: Role) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     _refused_everywhere(led, partner("sue", role), order_id, AccessDenied)
     assert _log(led) == []
 
@@ -307,24 +286,24 @@ def test_r4_other_partner_roles_may_not_view_download_or_copy(led: Ledger, role:
 def test_r4_customer_user_without_global_admin_may_not_view_download_or_copy(
     led: Ledger, roles: set[Role]
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     user = Actor(user="dave", roles=roles, tenant_id=tid)
     _refused_everywhere(led, user, order_id, AccessDenied)
     assert _log(led) == []
 
 
 def test_r4_support_may_not_view_download_or_copy(led: Ledger) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     _refused_everywhere(led, support(), order_id, (AccessDenied, OrderNotFound))
     assert _log(led) == []
 
 
 def test_r4_other_partner_and_other_tenant_do_not_see_the_order(led: Ledger) -> None:
-    tid = _tenant(led)
-    other_tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    other_tid = add_tenant(led)
+    order_id = buy(led, tid)
     _refused_everywhere(led, partner("otto", partner_id="P2"), order_id, OrderNotFound)
     _refused_everywhere(led, customer_admin(other_tid), order_id, OrderNotFound)
     assert _log(led) == []
@@ -343,8 +322,8 @@ def test_r4_other_partner_and_other_tenant_do_not_see_the_order(led: Ledger) -> 
 def test_r4_download_options_not_offered_are_invalid_input(
     led: Ledger, version: str, language: str, bitness: int, field: str
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     for call in (led.download, led.copy_link):
         with pytest.raises(InvalidInput) as info:
             call(AGENT, order_id, version=version, language=language, bitness=bitness)
@@ -356,8 +335,8 @@ def test_r4_download_options_not_offered_are_invalid_input(
 def test_r4_products_without_downloads_refuse_every_download(
     led: Ledger, kind: ProductKind
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid, kind)
+    tid = add_tenant(led)
+    order_id = buy(led, tid, kind)
     with pytest.raises(InvalidInput):
         led.download(AGENT, order_id, version="2024", language="en-US", bitness=64)
     with pytest.raises(InvalidInput):
@@ -368,8 +347,8 @@ def test_r4_products_without_downloads_refuse_every_download(
 def test_r4_link_expires_exactly_14_days_after_the_clock_time(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     made_at = clock.advance(timedelta(hours=5, minutes=7, seconds=3, microseconds=123456))
     link = led.download(AGENT, order_id, version="2024", language="en-US", bitness=64)
     assert link.expires_at == made_at + timedelta(days=14)
@@ -386,8 +365,8 @@ def test_r4_link_expires_exactly_14_days_after_the_clock_time(
 def test_r4_link_expiry_with_a_non_utc_clock_is_the_same_instant_in_utc(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     local = datetime(2026, 11, 3, 1, 30, tzinfo=timezone(timedelta(hours=5, minutes=30)))
     clock.set(local)
     link = led.download(AGENT, order_id, version="2024", language="en-US", bitness=64)
@@ -398,8 +377,8 @@ def test_r4_link_expiry_with_a_non_utc_clock_is_the_same_instant_in_utc(
 def test_r4_every_view_download_and_copy_is_recorded_in_the_activity_log(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     carol = customer_admin(tid)
     times = []
     times.append(clock.advance(timedelta(minutes=1)))
@@ -430,16 +409,16 @@ def test_r4_every_view_download_and_copy_is_recorded_in_the_activity_log(
 
 
 def test_r4_purchase_alone_writes_nothing_to_the_activity_log(led: Ledger) -> None:
-    tid = _tenant(led)
-    _buy(led, tid)
+    tid = add_tenant(led)
+    buy(led, tid)
     assert _log(led) == []
 
 
 def test_r4_cancelled_order_raises_key_revoked_and_records_nothing(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     led.view_key(AGENT, order_id)
     before = _log(led)
     assert len(before) == 1
@@ -454,8 +433,8 @@ def test_r4_cancelled_order_raises_key_revoked_and_records_nothing(
 
 
 def test_r4_bad_option_on_a_cancelled_order_is_still_invalid_input(led: Ledger) -> None:
-    tid = _tenant(led)
-    order_id = _buy(led, tid)
+    tid = add_tenant(led)
+    order_id = buy(led, tid)
     led.cancel(AGENT, order_id)
     with pytest.raises(InvalidInput) as info:
         led.download(AGENT, order_id, version="1999", language="en-US", bitness=64)
@@ -464,9 +443,9 @@ def test_r4_bad_option_on_a_cancelled_order_is_still_invalid_input(led: Ledger) 
 
 
 def test_r4_key_views_by_other_orders_do_not_leak_between_orders(led: Ledger) -> None:
-    tid = _tenant(led)
-    a = _buy(led, tid)
-    b = _buy(led, tid)
+    tid = add_tenant(led)
+    a = buy(led, tid)
+    b = buy(led, tid)
     led.cancel(AGENT, a)
     with pytest.raises(KeyRevoked):
         led.view_key(AGENT, a)

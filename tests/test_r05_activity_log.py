@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from uuid import UUID
 
 import pytest
 
 from ledger import ActivityEntry, Actor, Ledger, Role
 from ledger.errors import AccessDenied, InvalidInput
 from tests.support import (
+    AGENT,
     START,
     ManualClock,
-    customer,
     customer_admin,
-    eur,
     partner,
     product,
     support,
+    tenant_with_order,
 )
 
-AGENT = partner()
 AUDITOR = partner("gina", Role.GLOBAL_ADMIN)
 READER_ROLES = [
     Role.GLOBAL_ADMIN,
@@ -32,33 +30,20 @@ LONG_AGO = date(2000, 1, 1)
 FAR_AHEAD = date(2100, 1, 1)
 
 
-def _order(led: Ledger, actor: Actor = AGENT, market: str = "NL") -> tuple[UUID, UUID]:
-    c = customer(market)
-    led.add_customer(actor, c)
-    order_id = led.purchase(
-        actor,
-        tenant_id=c.tenant_id,
-        product=product(),
-        quantity=1,
-        unit_price=eur("50.00"),
-    )
-    return c.tenant_id, order_id
-
-
 def _all(led: Ledger, actor: Actor = AUDITOR) -> list[ActivityEntry]:
     return led.activity_log(actor, start=LONG_AGO, end=FAR_AHEAD)
 
 
 @pytest.mark.parametrize("role", READER_ROLES)
 def test_r5_partner_reader_roles_may_read_the_log(led: Ledger, role: Role) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     led.view_key(AGENT, order_id)
     entries = led.activity_log(partner("rita", role), start=START.date(), end=START.date())
     assert [(e.user, e.action, e.order_id) for e in entries] == [("ann", "key_viewed", order_id)]
 
 
 def test_r5_admin_agent_with_a_reader_role_may_read_the_log(led: Ledger) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     led.view_key(AGENT, order_id)
     both = partner("ann", Role.ADMIN_AGENT, Role.ACCOUNT_ADMIN)
     assert len(led.activity_log(both, start=START.date(), end=START.date())) == 1
@@ -68,7 +53,7 @@ def test_r5_admin_agent_with_a_reader_role_may_read_the_log(led: Ledger) -> None
 def test_r5_admin_agent_alone_and_other_partner_users_may_not_read_the_log(
     led: Ledger, roles: set[Role]
 ) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     led.view_key(AGENT, order_id)
     actor = Actor(user="al", roles=roles, partner_id="P1")
     with pytest.raises(AccessDenied):
@@ -76,7 +61,7 @@ def test_r5_admin_agent_alone_and_other_partner_users_may_not_read_the_log(
 
 
 def test_r5_customer_users_and_support_may_not_read_the_log(led: Ledger) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     led.view_key(customer_admin(tid), order_id)
     with pytest.raises(AccessDenied):
         led.activity_log(customer_admin(tid), start=START.date(), end=START.date())
@@ -86,7 +71,7 @@ def test_r5_customer_users_and_support_may_not_read_the_log(led: Ledger) -> None
 
 def test_r5_date_range_is_utc_days_inclusive_at_both_ends(led: Ledger, clock: ManualClock) -> None:
     clock.set(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     moments = [
         datetime(2026, 10, 31, 23, 59, 59, 999999, tzinfo=UTC),  # before the range
         datetime(2026, 11, 1, 0, 0, tzinfo=UTC),  # first instant of start day
@@ -109,7 +94,7 @@ def test_r5_date_range_is_utc_days_inclusive_at_both_ends(led: Ledger, clock: Ma
 def test_r5_days_are_utc_days_even_when_the_clock_reports_another_zone(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     # 01:30 on 3 November in UTC+2 is still 2 November in UTC.
     clock.set(datetime(2026, 11, 3, 1, 30, tzinfo=timezone(timedelta(hours=2))))
     led.view_key(AGENT, order_id)
@@ -124,7 +109,7 @@ def test_r5_days_are_utc_days_even_when_the_clock_reports_another_zone(
 
 
 def test_r5_end_before_start_is_invalid_input(led: Ledger) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     led.view_key(AGENT, order_id)
     with pytest.raises(InvalidInput) as info:
         led.activity_log(AUDITOR, start=date(2026, 11, 3), end=date(2026, 11, 2))
@@ -136,8 +121,8 @@ def test_r5_end_before_start_is_invalid_input(led: Ledger) -> None:
 def test_r5_entries_come_oldest_first_across_orders_and_users(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid_a, order_a = _order(led)
-    tid_b, order_b = _order(led)
+    tid_a, order_a = tenant_with_order(led)
+    tid_b, order_b = tenant_with_order(led)
     steps = [
         (AGENT, order_b, "key_viewed"),
         (customer_admin(tid_a), order_a, "downloaded"),
@@ -164,7 +149,7 @@ def test_r5_entries_come_oldest_first_across_orders_and_users(
 
 
 def test_r5_includes_customer_users_actions(led: Ledger, clock: ManualClock) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     carol = customer_admin(tid)
     led.view_key(carol, order_id)
     clock.advance(timedelta(seconds=1))
@@ -184,8 +169,8 @@ def test_r5_includes_customer_users_actions(led: Ledger, clock: ManualClock) -> 
 def test_r5_shows_only_the_readers_own_partners_orders(led: Ledger, clock: ManualClock) -> None:
     other_agent = partner("otto", partner_id="P2")
     other_auditor = partner("olga", Role.GLOBAL_ADMIN, partner_id="P2")
-    tid1, order1 = _order(led)
-    tid2, order2 = _order(led, actor=other_agent)
+    tid1, order1 = tenant_with_order(led)
+    tid2, order2 = tenant_with_order(led, actor=other_agent)
     led.view_key(AGENT, order1)
     clock.advance(timedelta(seconds=1))
     led.view_key(other_agent, order2)
@@ -201,7 +186,7 @@ def test_r5_shows_only_the_readers_own_partners_orders(led: Ledger, clock: Manua
 def test_r5_only_key_views_downloads_and_link_copies_are_logged(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     led.software(AGENT, tid)
     led.cancellation_status(AGENT, order_id)
     led.monthly_credits(AUDITOR, "2026-11")

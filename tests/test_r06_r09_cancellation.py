@@ -19,18 +19,17 @@ from ledger.errors import (
     OrderNotFound,
 )
 from tests.support import (
+    AGENT,
     START,
     HalfCredit,
     ManualClock,
     Overpaying,
-    customer,
     customer_admin,
     eur,
     partner,
-    product,
+    tenant_with_order,
 )
 
-AGENT = partner()
 ACCOUNTS = partner("gina", Role.GLOBAL_ADMIN)
 DAY = timedelta(days=1)
 WINDOW = timedelta(days=30)
@@ -45,27 +44,6 @@ ALL_PARTNER_ROLES = [
 ]
 NEVER_CANCELLABLE = [ProductKind.SOFTWARE_PLAN, ProductKind.AZURE_RESERVATION]
 CANCELLABLE = [ProductKind.PERPETUAL, ProductKind.SUBSCRIPTION]
-
-
-def _order(
-    led: Ledger,
-    kind: ProductKind = ProductKind.PERPETUAL,
-    *,
-    unit_price: Money | None = None,
-    quantity: int = 1,
-    term_days: int | None = None,
-    actor: Actor = AGENT,
-) -> tuple[UUID, UUID]:
-    c = customer()
-    led.add_customer(actor, c)
-    order_id = led.purchase(
-        actor,
-        tenant_id=c.tenant_id,
-        product=product(kind, term_days),
-        quantity=quantity,
-        unit_price=unit_price or eur("100.00"),
-    )
-    return c.tenant_id, order_id
 
 
 def _month(moment: datetime) -> str:
@@ -89,7 +67,7 @@ def _assert_untouched(led: Ledger, tid: UUID, order_id: UUID) -> None:
 def test_r6_cancel_one_microsecond_before_the_deadline_is_accepted(
     led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
-    tid, order_id = _order(led, kind)
+    tid, order_id = tenant_with_order(led, kind)
     clock.set(START + WINDOW - US)
     c = led.cancel(AGENT, order_id)
     assert c.order_id == order_id
@@ -102,7 +80,7 @@ def test_r6_cancel_one_microsecond_before_the_deadline_is_accepted(
 def test_r6_cancel_at_the_deadline_is_refused(
     led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
-    tid, order_id = _order(led, kind)
+    tid, order_id = tenant_with_order(led, kind)
     clock.set(START + WINDOW)
     with pytest.raises(CancellationWindowClosed):
         led.cancel(AGENT, order_id)
@@ -113,7 +91,7 @@ def test_r6_cancel_at_the_deadline_is_refused(
 def test_r6_cancel_after_the_deadline_is_refused(
     led: Ledger, clock: ManualClock, late: timedelta
 ) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     clock.set(START + WINDOW + late)
     with pytest.raises(CancellationWindowClosed):
         led.cancel(AGENT, order_id)
@@ -123,7 +101,7 @@ def test_r6_cancel_after_the_deadline_is_refused(
 def test_r6_window_is_counted_from_the_purchase_instant(led: Ledger, clock: ManualClock) -> None:
     bought = datetime(2026, 11, 5, 17, 42, 13, 250000, tzinfo=UTC)
     clock.set(bought)
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     clock.set(bought + WINDOW)
     with pytest.raises(CancellationWindowClosed):
         led.cancel(AGENT, order_id)
@@ -136,7 +114,7 @@ def test_r6_window_is_counted_from_the_purchase_instant(led: Ledger, clock: Manu
 def test_r6_software_plans_and_azure_reservations_are_not_cancellable(
     led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
-    tid, order_id = _order(led, kind)
+    tid, order_id = tenant_with_order(led, kind)
     for moment in (START, START + DAY, START + WINDOW + DAY):
         clock.set(moment)
         with pytest.raises(NotCancellable):
@@ -150,7 +128,7 @@ def test_r6_software_plans_and_azure_reservations_are_not_cancellable(
 def test_r6_second_cancel_is_already_cancelled_and_issues_no_second_credit(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     clock.advance(DAY)
     first = led.cancel(AGENT, order_id)
     clock.advance(DAY)
@@ -164,7 +142,7 @@ def test_r6_second_cancel_is_already_cancelled_and_issues_no_second_credit(
 
 @pytest.mark.parametrize("role", [r for r in ALL_PARTNER_ROLES if r is not Role.ADMIN_AGENT])
 def test_r6_only_the_admin_agent_cancels(led: Ledger, role: Role) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     with pytest.raises(AccessDenied):
         led.cancel(partner("sue", role), order_id)
     _assert_untouched(led, tid, order_id)
@@ -172,8 +150,8 @@ def test_r6_only_the_admin_agent_cancels(led: Ledger, role: Role) -> None:
 
 @pytest.mark.parametrize("many", [list, tuple, set])
 def test_r6_cancel_takes_one_order_id_at_a_time(led: Ledger, many: type) -> None:
-    tid, order_id = _order(led)
-    _, second = _order(led)
+    tid, order_id = tenant_with_order(led)
+    _, second = tenant_with_order(led)
     with pytest.raises(InvalidInput) as info:
         led.cancel(AGENT, many([order_id, second]))
     assert info.value.field == "order_id"
@@ -181,14 +159,14 @@ def test_r6_cancel_takes_one_order_id_at_a_time(led: Ledger, many: type) -> None
 
 
 def test_r6_customer_users_may_not_cancel(led: Ledger) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     with pytest.raises(AccessDenied):
         led.cancel(customer_admin(tid), order_id)
     _assert_untouched(led, tid, order_id)
 
 
 def test_r6_admin_agent_of_another_partner_does_not_see_the_order(led: Ledger) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     with pytest.raises(OrderNotFound):
         led.cancel(partner("otto", partner_id="P2"), order_id)
     _assert_untouched(led, tid, order_id)
@@ -199,9 +177,9 @@ def test_r6_seven_day_subscription_preset_is_configuration(
 ) -> None:
     policy = CancellationPolicy.seven_day_subscriptions()
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
-        sub_tid, sub = _order(led, ProductKind.SUBSCRIPTION)
-        _, sub_early = _order(led, ProductKind.SUBSCRIPTION)
-        _, perp = _order(led, ProductKind.PERPETUAL)
+        sub_tid, sub = tenant_with_order(led, ProductKind.SUBSCRIPTION)
+        _, sub_early = tenant_with_order(led, ProductKind.SUBSCRIPTION)
+        _, perp = tenant_with_order(led, ProductKind.PERPETUAL)
         [item] = led.software(AGENT, sub_tid)
         assert item.cancellable_until == START + timedelta(days=7)
         status = led.cancellation_status(AGENT, sub)
@@ -229,7 +207,7 @@ def test_r6_seven_day_subscription_preset_is_configuration(
 def test_r6_default_policy_gives_subscriptions_30_days(store_url: str, clock: ManualClock) -> None:
     policy = CancellationPolicy.default()
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
-        _, sub = _order(led, ProductKind.SUBSCRIPTION)
+        _, sub = tenant_with_order(led, ProductKind.SUBSCRIPTION)
         clock.set(START + timedelta(days=8))
         assert led.cancellation_status(AGENT, sub).cancellable is True
         assert led.cancel(AGENT, sub).cancelled_at == START + timedelta(days=8)
@@ -238,7 +216,7 @@ def test_r6_default_policy_gives_subscriptions_30_days(store_url: str, clock: Ma
 def test_r8_a_policy_subclass_sets_the_credit(store_url: str, clock: ManualClock) -> None:
     policy = HalfCredit(CancellationPolicy.default().windows)
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
-        _, order_id = _order(led, unit_price=eur("99.99"))
+        _, order_id = tenant_with_order(led, unit_price=eur("99.99"))
         assert led.cancel(AGENT, order_id).credit == eur("50.00")  # 49.995, half-even
         [line] = led.monthly_credits(ACCOUNTS, _month(START)).lines
         assert line.amount == eur("50.00")
@@ -249,7 +227,7 @@ def test_r8_a_policy_credit_beyond_the_order_is_refused_and_nothing_written(
 ) -> None:
     policy = Overpaying(CancellationPolicy.default().windows)
     with Ledger.open(store_url, clock=clock, cancellation_policy=policy) as led:
-        tid, order_id = _order(led)
+        tid, order_id = tenant_with_order(led)
         with pytest.raises(ConfigurationError, match=r"credited 200\.00 EUR"):
             led.cancel(AGENT, order_id)
         _assert_untouched(led, tid, order_id)
@@ -261,8 +239,8 @@ def test_r8_a_policy_credit_beyond_the_order_is_refused_and_nothing_written(
 def test_r7_cancelled_order_stays_in_the_software_list_without_a_key(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid, order_id = _order(led, quantity=3)
-    _, other = _order(led)
+    tid, order_id = tenant_with_order(led, quantity=3)
+    _, other = tenant_with_order(led)
     clock.advance(DAY)
     led.cancel(AGENT, order_id)
     [item] = led.software(AGENT, tid)
@@ -282,7 +260,7 @@ def test_r7_cancelled_order_stays_in_the_software_list_without_a_key(
 def test_r7_cancellation_reports_credit_time_and_invoice_month(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     at = clock.advance(timedelta(days=3, hours=2))
     c = led.cancel(AGENT, order_id)
     assert c.order_id == order_id
@@ -311,7 +289,7 @@ def test_r7_credit_lands_in_the_utc_month_it_was_issued(
     led: Ledger, clock: ManualClock, cancel_at: datetime, month: str, not_month: str
 ) -> None:
     clock.set(datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     clock.set(cancel_at)
     c = led.cancel(AGENT, order_id)
     assert c.invoice_month == month == _month(cancel_at)
@@ -323,9 +301,9 @@ def test_r7_credit_lands_in_the_utc_month_it_was_issued(
 
 
 def test_r7_monthly_totals_are_per_currency(led: Ledger, clock: ManualClock) -> None:
-    _, a = _order(led, unit_price=eur("10.00"), quantity=2)
-    _, b = _order(led, unit_price=eur("0.05"))
-    _, c = _order(led, unit_price=Money("1500", "JPY"))
+    _, a = tenant_with_order(led, unit_price=eur("10.00"), quantity=2)
+    _, b = tenant_with_order(led, unit_price=eur("0.05"))
+    _, c = tenant_with_order(led, unit_price=Money("1500", "JPY"))
     clock.advance(DAY)
     for order_id in (a, b, c):
         led.cancel(AGENT, order_id)
@@ -336,7 +314,7 @@ def test_r7_monthly_totals_are_per_currency(led: Ledger, clock: ManualClock) -> 
 
 @pytest.mark.parametrize("roles", [{Role.GLOBAL_ADMIN}, {Role.ACCOUNT_ADMIN}, {Role.ADMIN_AGENT}])
 def test_r7_monthly_credits_readers(led: Ledger, clock: ManualClock, roles: set[Role]) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     clock.advance(DAY)
     led.cancel(AGENT, order_id)
     reader = Actor(user="rex", roles=roles, partner_id="P1")
@@ -355,13 +333,13 @@ def test_r7_monthly_credits_are_closed_to_other_partner_roles(
 
 
 def test_r7_monthly_credits_are_closed_to_customer_users(led: Ledger) -> None:
-    tid, _ = _order(led)
+    tid, _ = tenant_with_order(led)
     with pytest.raises(AccessDenied):
         led.monthly_credits(customer_admin(tid), "2026-11")
 
 
 def test_r7_monthly_credits_show_only_the_readers_partner(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     clock.advance(DAY)
     led.cancel(AGENT, order_id)
     other = partner("olga", Role.GLOBAL_ADMIN, partner_id="P2")
@@ -385,7 +363,7 @@ def test_r7_monthly_credits_show_only_the_readers_partner(led: Ledger, clock: Ma
 def test_r8_perpetual_credit_is_the_whole_total(
     led: Ledger, clock: ManualClock, unit_price: Money, quantity: int, elapsed: timedelta
 ) -> None:
-    _, order_id = _order(led, unit_price=unit_price, quantity=quantity)
+    _, order_id = tenant_with_order(led, unit_price=unit_price, quantity=quantity)
     clock.set(START + elapsed)
     c = led.cancel(AGENT, order_id)
     assert c.credit == unit_price * quantity
@@ -440,7 +418,7 @@ def test_r8_subscription_credit_is_prorated_by_unused_started_days(
     elapsed: timedelta,
     credit: Money,
 ) -> None:
-    _, order_id = _order(
+    _, order_id = tenant_with_order(
         led, ProductKind.SUBSCRIPTION, unit_price=unit_price, quantity=quantity, term_days=term_days
     )
     clock.set(START + elapsed)
@@ -453,7 +431,9 @@ def test_r8_subscription_credit_is_prorated_by_unused_started_days(
 def test_r8_credit_in_the_monthly_statement_matches_the_cancellation(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, order_id = _order(led, ProductKind.SUBSCRIPTION, unit_price=eur("120.00"), term_days=365)
+    _, order_id = tenant_with_order(
+        led, ProductKind.SUBSCRIPTION, unit_price=eur("120.00"), term_days=365
+    )
     clock.set(START + DAY)
     assert led.cancel(AGENT, order_id).credit == eur("119.34")
     statement = led.monthly_credits(ACCOUNTS, "2026-11")
@@ -501,7 +481,7 @@ def test_r8_subscription_needs_a_term() -> None:
 def test_r9_open_window_reports_days_left_rounded_up(
     led: Ledger, clock: ManualClock, kind: ProductKind, elapsed: timedelta, days_left: int
 ) -> None:
-    _, order_id = _order(led, kind)
+    _, order_id = tenant_with_order(led, kind)
     clock.set(START + elapsed)
     status = led.cancellation_status(AGENT, order_id)
     assert status.cancellable is True
@@ -515,7 +495,7 @@ def test_r9_open_window_reports_days_left_rounded_up(
 def test_r9_closed_window_reports_window_closed_and_refund_request_possible(
     led: Ledger, clock: ManualClock, elapsed: timedelta
 ) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     clock.set(START + elapsed)
     status = led.cancellation_status(AGENT, order_id)
     assert status.cancellable is False
@@ -529,7 +509,7 @@ def test_r9_closed_window_reports_window_closed_and_refund_request_possible(
 def test_r9_never_cancellable_kinds_report_not_cancellable(
     led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
-    _, order_id = _order(led, kind)
+    _, order_id = tenant_with_order(led, kind)
     for moment in (START, START + WINDOW + DAY):
         clock.set(moment)
         status = led.cancellation_status(AGENT, order_id)
@@ -543,7 +523,7 @@ def test_r9_never_cancellable_kinds_report_not_cancellable(
 def test_r9_cancelled_order_reports_cancelled_and_keeps_its_deadline(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     clock.set(START + timedelta(days=2))
     led.cancel(AGENT, order_id)
     for moment in (START + timedelta(days=3), START + WINDOW + DAY):
@@ -558,26 +538,26 @@ def test_r9_cancelled_order_reports_cancelled_and_keeps_its_deadline(
 
 @pytest.mark.parametrize("roles", [{r} for r in ALL_PARTNER_ROLES] + [set()])
 def test_r9_any_partner_user_of_the_owning_partner_may_ask(led: Ledger, roles: set[Role]) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     asker = Actor(user="pat", roles=roles, partner_id="P1")
     status = led.cancellation_status(asker, order_id)
     assert (status.cancellable, status.days_left) == (True, 30)
 
 
 def test_r9_customer_user_may_not_ask(led: Ledger) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     with pytest.raises(AccessDenied):
         led.cancellation_status(customer_admin(tid), order_id)
 
 
 def test_r9_other_partner_does_not_see_the_order(led: Ledger) -> None:
-    _, order_id = _order(led)
+    _, order_id = tenant_with_order(led)
     with pytest.raises(OrderNotFound):
         led.cancellation_status(partner("otto", Role.GLOBAL_ADMIN, partner_id="P2"), order_id)
 
 
 def test_r9_asking_changes_nothing(led: Ledger, clock: ManualClock) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     clock.set(START + WINDOW - US)
     for _ in range(3):
         led.cancellation_status(AGENT, order_id)

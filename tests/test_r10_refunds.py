@@ -19,32 +19,17 @@ from ledger.errors import (
     RefundNotFound,
     RefundNotPossible,
 )
-from tests.support import ManualClock, customer, customer_admin, eur, partner, product, support
+from tests.support import (
+    ManualClock,
+    customer_admin,
+    eur,
+    partner,
+    support,
+    tenant_with_order,
+)
 
 WINDOW = timedelta(days=30)
 PAST_WINDOW = timedelta(days=31)
-
-
-def buy(
-    led: Ledger,
-    kind: ProductKind = ProductKind.PERPETUAL,
-    *,
-    agent: Actor | None = None,
-    unit_price: Money | None = None,
-    quantity: int = 2,
-) -> tuple[UUID, UUID]:
-    """Register a fresh customer and buy one order for it: (tenant_id, order_id)."""
-    agent = agent or partner()
-    cust = customer()
-    led.add_customer(agent, cust)
-    order_id = led.purchase(
-        agent,
-        tenant_id=cust.tenant_id,
-        product=product(kind),
-        quantity=quantity,
-        unit_price=unit_price or eur("100.00"),
-    )
-    return cust.tenant_id, order_id
 
 
 def file_refund(led: Ledger, actor: Actor, order_id: UUID, amount: Money, **overrides: Any) -> UUID:
@@ -69,7 +54,7 @@ def credit_amounts(led: Ledger, month: str, order_id: UUID) -> list[Money]:
 
 
 def test_r10_refund_within_the_window_is_not_possible(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     with pytest.raises(RefundNotPossible):
         file_refund(led, partner(), order_id, eur("10.00"))
     clock.advance(WINDOW - timedelta(microseconds=1))
@@ -79,7 +64,7 @@ def test_r10_refund_within_the_window_is_not_possible(led: Ledger, clock: Manual
 
 
 def test_r10_refund_is_possible_from_the_deadline_on(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(WINDOW)  # at the deadline itself the window is closed (R6)
     refund_id = file_refund(led, partner(), order_id, eur("10.00"))
     assert [r.refund_id for r in led.refunds(partner())] == [refund_id]
@@ -89,7 +74,7 @@ def test_r10_refund_is_possible_from_the_deadline_on(led: Ledger, clock: ManualC
 def test_r10_refund_for_a_never_cancellable_kind_is_not_possible(
     led: Ledger, clock: ManualClock, kind: ProductKind
 ) -> None:
-    _, order_id = buy(led, kind)
+    _, order_id = tenant_with_order(led, kind, quantity=2)
     with pytest.raises(RefundNotPossible):
         file_refund(led, partner(), order_id, eur("10.00"))
     clock.advance(PAST_WINDOW)
@@ -99,7 +84,7 @@ def test_r10_refund_for_a_never_cancellable_kind_is_not_possible(
 
 
 def test_r10_refund_for_a_cancelled_order_is_not_possible(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     led.cancel(partner(), order_id)
     clock.advance(PAST_WINDOW)
     with pytest.raises(RefundNotPossible):
@@ -122,7 +107,7 @@ def test_r10_refund_for_a_cancelled_order_is_not_possible(led: Ledger, clock: Ma
 def test_r10_only_a_partner_admin_agent_may_request(
     led: Ledger, clock: ManualClock, roles: tuple[Role, ...]
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     with pytest.raises(AccessDenied):
         file_refund(led, partner("gus", *roles), order_id, eur("10.00"))
@@ -130,7 +115,7 @@ def test_r10_only_a_partner_admin_agent_may_request(
 
 
 def test_r10_a_customer_admin_may_not_request(led: Ledger, clock: ManualClock) -> None:
-    tenant_id, order_id = buy(led)
+    tenant_id, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     with pytest.raises(AccessDenied):
         file_refund(led, customer_admin(tenant_id), order_id, eur("10.00"))
@@ -138,7 +123,7 @@ def test_r10_a_customer_admin_may_not_request(led: Ledger, clock: ManualClock) -
 
 
 def test_r10_another_partners_agent_does_not_see_the_order(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     with pytest.raises(OrderNotFound):
         file_refund(led, partner("olga", partner_id="P2"), order_id, eur("10.00"))
@@ -163,7 +148,7 @@ def test_r10_another_partners_agent_does_not_see_the_order(led: Ledger, clock: M
 def test_r10_bad_amount_is_invalid_input_naming_amount(
     led: Ledger, clock: ManualClock, amount: Money
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     with pytest.raises(InvalidInput) as caught:
         file_refund(led, partner(), order_id, amount)
@@ -172,7 +157,7 @@ def test_r10_bad_amount_is_invalid_input_naming_amount(
 
 
 def test_r10_the_whole_total_may_be_requested(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     file_refund(led, partner(), order_id, eur("200.00"))
     [refund] = led.refunds(partner())
@@ -186,7 +171,7 @@ def test_r10_the_whole_total_may_be_requested(led: Ledger, clock: ManualClock) -
 def test_r10_bad_contact_email_is_invalid_input(
     led: Ledger, clock: ManualClock, email: str
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     with pytest.raises(InvalidInput) as caught:
         file_refund(led, partner(), order_id, eur("10.00"), contact_email=email)
@@ -198,7 +183,7 @@ def test_r10_bad_contact_email_is_invalid_input(
 
 
 def test_r10_a_request_is_listed_as_pending(led: Ledger, clock: ManualClock) -> None:
-    tenant_id, order_id = buy(led)
+    tenant_id, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     requested_at = clock.now
     refund_id = file_refund(led, partner(), order_id, eur("60.00"))
@@ -230,7 +215,7 @@ def test_r10_a_request_is_listed_as_pending(led: Ledger, clock: ManualClock) -> 
 def test_r10_approval_credits_the_approved_amount_in_the_month_of_approval(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tenant_id, order_id = buy(led)  # 2026-11-02
+    tenant_id, order_id = tenant_with_order(led, quantity=2)  # 2026-11-02
     clock.set(datetime(2026, 12, 20, 12, 0, tzinfo=UTC))
     refund_id = file_refund(led, partner(), order_id, eur("60.00"))
     approved_at = datetime(2027, 1, 5, 8, 30, tzinfo=UTC)
@@ -262,7 +247,7 @@ def test_r10_approval_credits_the_approved_amount_in_the_month_of_approval(
 
 
 def test_r10_approval_without_amount_credits_as_requested(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("12.34"))
     resolved = led.resolve_refund(support(), refund_id, approve=True, amount=None)
@@ -274,7 +259,7 @@ def test_r10_approval_without_amount_credits_as_requested(led: Ledger, clock: Ma
 def test_r10_approving_more_than_requested_is_invalid_input(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("60.00"))
     with pytest.raises(InvalidInput) as caught:
@@ -288,7 +273,7 @@ def test_r10_approving_more_than_requested_is_invalid_input(
 
 
 def test_r10_a_full_refund_revokes_the_keys(led: Ledger, clock: ManualClock) -> None:
-    tenant_id, order_id = buy(led)
+    tenant_id, order_id = tenant_with_order(led, quantity=2)
     key = led.view_key(partner(), order_id)
     assert key
     clock.advance(PAST_WINDOW)
@@ -314,7 +299,7 @@ def test_r10_a_full_refund_revokes_the_keys(led: Ledger, clock: ManualClock) -> 
 def test_r10_partial_refunds_that_add_up_to_the_total_revoke_the_keys(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tenant_id, order_id = buy(led)
+    tenant_id, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     first = file_refund(led, partner(), order_id, eur("50.00"))
     led.resolve_refund(support(), first, approve=True)
@@ -338,7 +323,7 @@ def test_r10_partial_refunds_that_add_up_to_the_total_revoke_the_keys(
 
 
 def test_r10_a_declined_refund_credits_nothing(led: Ledger, clock: ManualClock) -> None:
-    tenant_id, order_id = buy(led)
+    tenant_id, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("200.00"))
     resolved = led.resolve_refund(support(), refund_id, approve=False)
@@ -362,7 +347,7 @@ def test_r10_a_declined_refund_credits_nothing(led: Ledger, clock: ManualClock) 
 def test_r10_resolving_twice_is_refused(
     led: Ledger, clock: ManualClock, first: bool, second: bool
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("20.00"))
     led.resolve_refund(support(), refund_id, approve=first)
@@ -382,7 +367,7 @@ def test_r10_resolving_twice_is_refused(
 def test_r10_partner_users_cannot_resolve(
     led: Ledger, clock: ManualClock, roles: tuple[Role, ...]
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("20.00"))
     with pytest.raises(AccessDenied):
@@ -395,7 +380,7 @@ def test_r10_partner_users_cannot_resolve(
 def test_r10_a_partner_user_with_the_support_role_is_not_support(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("20.00"))
     with pytest.raises(AccessDenied):
@@ -404,7 +389,7 @@ def test_r10_a_partner_user_with_the_support_role_is_not_support(
 
 
 def test_r10_another_partners_refund_is_not_found(led: Ledger, clock: ManualClock) -> None:
-    _, order_id = buy(led)
+    _, order_id = tenant_with_order(led, quantity=2)
     clock.advance(PAST_WINDOW)
     refund_id = file_refund(led, partner(), order_id, eur("20.00"))
     for roles in [(Role.ADMIN_AGENT,), (Role.GLOBAL_ADMIN,)]:
@@ -422,7 +407,7 @@ def test_r10_an_unknown_refund_is_not_found(led: Ledger) -> None:
 def test_r10_refunds_in_another_currency_are_credited_in_it(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, order_id = buy(led, unit_price=Money("1500", "JPY"), quantity=3)
+    _, order_id = tenant_with_order(led, unit_price=Money("1500", "JPY"), quantity=3)
     clock.advance(PAST_WINDOW)
     with pytest.raises(InvalidInput) as caught:
         file_refund(led, partner(), order_id, eur("10.00"))

@@ -17,9 +17,19 @@ from ledger.errors import (
     IdempotencyConflict,
     OrderNotFound,
 )
-from tests.support import START, ManualClock, customer, customer_admin, eur, partner, product
+from tests.support import (
+    AGENT,
+    START,
+    ManualClock,
+    add_tenant,
+    customer,
+    customer_admin,
+    eur,
+    partner,
+    product,
+    tenant_with_order,
+)
 
-AGENT = partner()
 AUDITOR = partner("gina", Role.GLOBAL_ADMIN)
 OTHER_AGENT = partner("otto", partner_id="P2")
 OTHER_ALL_ROLES = Actor(
@@ -35,20 +45,6 @@ OTHER_ALL_ROLES = Actor(
     partner_id="P2",
 )
 WINDOW = timedelta(days=30)
-
-
-def _tenant(led: Ledger, actor: Actor = AGENT) -> UUID:
-    c = customer()
-    led.add_customer(actor, c)
-    return c.tenant_id
-
-
-def _order(led: Ledger, actor: Actor = AGENT) -> tuple[UUID, UUID]:
-    tid = _tenant(led, actor)
-    order_id = led.purchase(
-        actor, tenant_id=tid, product=product(), quantity=1, unit_price=eur("100.00")
-    )
-    return tid, order_id
 
 
 def _snapshot(led: Ledger, tid: UUID) -> tuple[Any, ...]:
@@ -91,7 +87,7 @@ ORDER_COMMANDS: dict[str, OrderCommand] = {
 def test_r11_another_partners_order_is_order_not_found_for_every_order_command(
     led: Ledger, clock: ManualClock, command: str, window_closed: bool
 ) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     if window_closed:  # so that request_refund would be allowed to its owner
         clock.set(START + WINDOW + timedelta(days=1))
     before = _snapshot(led, tid)
@@ -105,12 +101,12 @@ def test_r11_another_partners_order_is_order_not_found_for_every_order_command(
 def test_r11_an_unknown_order_id_gives_the_same_error(
     led: Ledger, clock: ManualClock, command: str
 ) -> None:
-    tid, _ = _order(led)
+    tid, _ = tenant_with_order(led)
     clock.set(START + WINDOW + timedelta(days=1))
     before = _snapshot(led, tid)
     with pytest.raises(OrderNotFound) as for_unknown:
         ORDER_COMMANDS[command](led, AGENT, uuid4())
-    _, foreign = _order(led, OTHER_AGENT)
+    _, foreign = tenant_with_order(led, actor=OTHER_AGENT)
     with pytest.raises(OrderNotFound) as for_foreign:
         ORDER_COMMANDS[command](led, AGENT, foreign)
     assert type(for_unknown.value) is type(for_foreign.value)
@@ -123,9 +119,9 @@ def test_r11_an_unknown_order_id_gives_the_same_error(
 def test_r11_customer_user_of_another_tenant_gets_order_not_found(
     led: Ledger, command: str
 ) -> None:
-    tid, order_id = _order(led)
-    same_partner_tenant = _tenant(led)
-    other_partner_tenant = _tenant(led, OTHER_AGENT)
+    tid, order_id = tenant_with_order(led)
+    same_partner_tenant = add_tenant(led)
+    other_partner_tenant = add_tenant(led, actor=OTHER_AGENT)
     before = _snapshot(led, tid)
     for tenant in (same_partner_tenant, other_partner_tenant, uuid4()):
         with pytest.raises(OrderNotFound):
@@ -134,8 +130,8 @@ def test_r11_customer_user_of_another_tenant_gets_order_not_found(
 
 
 def test_r11_software_list_is_only_for_the_owning_partner_and_the_tenant(led: Ledger) -> None:
-    tid, order_id = _order(led)
-    other_tid = _tenant(led)
+    tid, order_id = tenant_with_order(led)
+    other_tid = add_tenant(led)
     assert [i.order_id for i in led.software(customer_admin(tid), tid)] == [order_id]
     assert [i.order_id for i in led.software(partner("sal", Role.SALES_AGENT), tid)] == [order_id]
     for actor in (OTHER_AGENT, OTHER_ALL_ROLES, customer_admin(other_tid)):
@@ -146,7 +142,7 @@ def test_r11_software_list_is_only_for_the_owning_partner_and_the_tenant(led: Le
 
 
 def test_r11_partner_may_not_buy_for_another_partners_customer(led: Ledger) -> None:
-    tid = _tenant(led)
+    tid = add_tenant(led)
     with pytest.raises(OrderNotFound):
         led.purchase(
             OTHER_AGENT, tenant_id=tid, product=product(), quantity=1, unit_price=eur("1.00")
@@ -183,7 +179,7 @@ def test_r11_another_partner_cannot_register_the_same_tenant(led: Ledger) -> Non
 def test_r11_visible_but_not_allowed_is_access_denied(
     led: Ledger, actor_factory: Callable[[UUID], Actor], command: str
 ) -> None:
-    tid, order_id = _order(led)
+    tid, order_id = tenant_with_order(led)
     before = _snapshot(led, tid)
     with pytest.raises(AccessDenied):
         ORDER_COMMANDS[command](led, actor_factory(tid), order_id)
@@ -193,8 +189,8 @@ def test_r11_visible_but_not_allowed_is_access_denied(
 def test_r11_monthly_credits_and_activity_are_partitioned_by_partner(
     led: Ledger, clock: ManualClock
 ) -> None:
-    _, mine = _order(led)
-    _, theirs = _order(led, OTHER_AGENT)
+    _, mine = tenant_with_order(led)
+    _, theirs = tenant_with_order(led, actor=OTHER_AGENT)
     led.view_key(OTHER_AGENT, theirs)
     clock.advance(timedelta(days=1))
     led.cancel(OTHER_AGENT, theirs)
@@ -210,7 +206,7 @@ def test_r11_monthly_credits_and_activity_are_partitioned_by_partner(
 # --------------------------------------------------------------------------- R12
 
 
-def _buy(led: Ledger, actor: Actor = AGENT, **overrides: Any) -> UUID:
+def _keyed_purchase(led: Ledger, actor: Actor = AGENT, **overrides: Any) -> UUID:
     kwargs: dict[str, Any] = {
         "product": product(),
         "quantity": 2,
@@ -224,11 +220,11 @@ def _buy(led: Ledger, actor: Actor = AGENT, **overrides: Any) -> UUID:
 def test_r12_same_key_same_parameters_returns_the_same_order_and_records_nothing(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    first = _buy(led, tenant_id=tid)
+    tid = add_tenant(led)
+    first = _keyed_purchase(led, tenant_id=tid)
     before = _snapshot(led, tid)
     clock.advance(timedelta(hours=1))
-    again = _buy(led, tenant_id=tid)
+    again = _keyed_purchase(led, tenant_id=tid)
     # Equal values built afresh are the same parameters.
     p = product()
     fresh = Product(
@@ -242,7 +238,9 @@ def test_r12_same_key_same_parameters_returns_the_same_order_and_records_nothing
         bitness=list(p.bitness),  # type: ignore[arg-type]
     )
     assert fresh == p
-    third = _buy(led, tenant_id=tid, product=fresh, unit_price=Money(Decimal("100"), "EUR"))
+    third = _keyed_purchase(
+        led, tenant_id=tid, product=fresh, unit_price=Money(Decimal("100"), "EUR")
+    )
     assert first == again == third
     assert _snapshot(led, tid) == before
     [item] = led.software(AGENT, tid)
@@ -252,9 +250,9 @@ def test_r12_same_key_same_parameters_returns_the_same_order_and_records_nothing
 
 
 def test_r12_retry_by_another_user_of_the_same_partner_is_the_same_order(led: Ledger) -> None:
-    tid = _tenant(led)
-    first = _buy(led, tenant_id=tid)
-    again = _buy(led, partner("gus", Role.GLOBAL_ADMIN), tenant_id=tid)
+    tid = add_tenant(led)
+    first = _keyed_purchase(led, tenant_id=tid)
+    again = _keyed_purchase(led, partner("gus", Role.GLOBAL_ADMIN), tenant_id=tid)
     assert again == first
     assert len(led.software(AGENT, tid)) == 1
 
@@ -273,46 +271,48 @@ def test_r12_retry_by_another_user_of_the_same_partner_is_the_same_order(led: Le
 def test_r12_same_key_different_parameters_is_idempotency_conflict(
     led: Ledger, change: dict[str, Any]
 ) -> None:
-    tid = _tenant(led)
-    other_tid = _tenant(led)
-    first = _buy(led, tenant_id=tid)
+    tid = add_tenant(led)
+    other_tid = add_tenant(led)
+    first = _keyed_purchase(led, tenant_id=tid)
     before = _snapshot(led, tid)
     overrides = dict(change)
     target = other_tid if overrides.pop("other_tenant", False) else tid
     with pytest.raises(IdempotencyConflict):
-        _buy(led, tenant_id=target, **overrides)
+        _keyed_purchase(led, tenant_id=target, **overrides)
     assert _snapshot(led, tid) == before
     assert [i.order_id for i in led.software(AGENT, tid)] == [first]
     assert led.software(AGENT, other_tid) == []
 
 
 def test_r12_subscription_term_is_part_of_the_parameters(led: Ledger) -> None:
-    tid = _tenant(led)
-    _buy(led, tenant_id=tid, product=product(ProductKind.SUBSCRIPTION, term_days=365))
+    tid = add_tenant(led)
+    _keyed_purchase(led, tenant_id=tid, product=product(ProductKind.SUBSCRIPTION, term_days=365))
     with pytest.raises(IdempotencyConflict):
-        _buy(led, tenant_id=tid, product=product(ProductKind.SUBSCRIPTION, term_days=366))
+        _keyed_purchase(
+            led, tenant_id=tid, product=product(ProductKind.SUBSCRIPTION, term_days=366)
+        )
     assert len(led.software(AGENT, tid)) == 1
 
 
 def test_r12_keys_are_per_partner(led: Ledger) -> None:
-    tid1 = _tenant(led)
-    tid2 = _tenant(led, OTHER_AGENT)
-    mine = _buy(led, tenant_id=tid1)
-    theirs = _buy(led, OTHER_AGENT, tenant_id=tid2)
+    tid1 = add_tenant(led)
+    tid2 = add_tenant(led, actor=OTHER_AGENT)
+    mine = _keyed_purchase(led, tenant_id=tid1)
+    theirs = _keyed_purchase(led, OTHER_AGENT, tenant_id=tid2)
     assert mine != theirs
     assert [i.order_id for i in led.software(AGENT, tid1)] == [mine]
     assert [i.order_id for i in led.software(OTHER_AGENT, tid2)] == [theirs]
     # And each partner's retry still finds its own order.
-    assert _buy(led, tenant_id=tid1) == mine
-    assert _buy(led, OTHER_AGENT, tenant_id=tid2) == theirs
+    assert _keyed_purchase(led, tenant_id=tid1) == mine
+    assert _keyed_purchase(led, OTHER_AGENT, tenant_id=tid2) == theirs
 
 
 def test_r12_different_keys_or_no_key_make_new_orders(led: Ledger) -> None:
-    tid = _tenant(led)
-    a = _buy(led, tenant_id=tid, idempotency_key="po-1")
-    b = _buy(led, tenant_id=tid, idempotency_key="po-2")
-    c = _buy(led, tenant_id=tid, idempotency_key=None)
-    d = _buy(led, tenant_id=tid, idempotency_key=None)
+    tid = add_tenant(led)
+    a = _keyed_purchase(led, tenant_id=tid, idempotency_key="po-1")
+    b = _keyed_purchase(led, tenant_id=tid, idempotency_key="po-2")
+    c = _keyed_purchase(led, tenant_id=tid, idempotency_key=None)
+    d = _keyed_purchase(led, tenant_id=tid, idempotency_key=None)
     assert len({a, b, c, d}) == 4
     assert len(led.software(AGENT, tid)) == 4
 
@@ -320,12 +320,12 @@ def test_r12_different_keys_or_no_key_make_new_orders(led: Ledger) -> None:
 def test_r12_retry_after_cancel_returns_the_cancelled_order(
     led: Ledger, clock: ManualClock
 ) -> None:
-    tid = _tenant(led)
-    first = _buy(led, tenant_id=tid)
+    tid = add_tenant(led)
+    first = _keyed_purchase(led, tenant_id=tid)
     clock.advance(timedelta(days=1))
     led.cancel(AGENT, first)
     before = _snapshot(led, tid)
-    assert _buy(led, tenant_id=tid) == first
+    assert _keyed_purchase(led, tenant_id=tid) == first
     assert _snapshot(led, tid) == before
     [item] = led.software(AGENT, tid)
     assert item.status == "cancelled"
@@ -335,10 +335,10 @@ def test_r12_idempotent_retry_survives_reopening_the_store(
     durable_url: str, clock: ManualClock
 ) -> None:
     with Ledger.open(durable_url, clock=clock) as led:
-        tid = _tenant(led)
-        first = _buy(led, tenant_id=tid)
+        tid = add_tenant(led)
+        first = _keyed_purchase(led, tenant_id=tid)
     with Ledger.open(durable_url, clock=clock) as led:
-        assert _buy(led, tenant_id=tid) == first
+        assert _keyed_purchase(led, tenant_id=tid) == first
         with pytest.raises(IdempotencyConflict):
-            _buy(led, tenant_id=tid, quantity=5)
+            _keyed_purchase(led, tenant_id=tid, quantity=5)
         assert len(led.software(AGENT, tid)) == 1

@@ -11,8 +11,10 @@ from multiprocessing.synchronize import Barrier as ProcessBarrier
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from ledger import Actor, Ledger, Role
-from ledger.errors import AlreadyCancelled
+from ledger.errors import AlreadyCancelled, KeyRevoked
 from tests.support import customer, eur, partner, product
 
 ROUNDS = 10
@@ -229,3 +231,71 @@ def test_r13_two_processes_cancel_once(durable_url: str) -> None:
 
     with Ledger.open(durable_url, clock=fixed_clock) as led:
         assert_one_credit_each(led, order_ids, MONTH)
+
+
+# -- access records: concurrent viewers, and revocation winning over them ------------------
+
+VIEWERS = 4
+VIEWS_EACH = 15
+
+
+def _activity(led: Ledger) -> list[Any]:
+    reader = Actor(user="gina", roles={Role.GLOBAL_ADMIN}, partner_id="P1")
+    return led.activity_log(reader, FIXED_NOW.date(), FIXED_NOW.date())
+
+
+def test_r4_r13_concurrent_viewers_of_one_key_never_conflict(store_url: str) -> None:
+    """Each view is its own access record: none of four viewers makes another retry or fail."""
+    with Ledger.open(store_url, clock=fixed_clock) as led:
+        _, (order_id,) = setup_orders(led, 1)
+        key = led.view_key(agent(), order_id)
+
+        def viewer() -> list[str]:
+            return [led.view_key(agent(), order_id) for _ in range(VIEWS_EACH)]
+
+        outcomes = race(*[viewer] * VIEWERS)
+        assert all(isinstance(keys, list) for keys in outcomes), outcomes
+        assert {k for keys in outcomes for k in keys} == {key}
+        assert len(_activity(led)) == 1 + VIEWERS * VIEWS_EACH
+
+
+def test_r7_r13_revocation_wins_over_views_that_race_a_cancel(store_url: str) -> None:
+    """Once cancel has returned, no view succeeds or is recorded; every key handed out before
+    (or while) the cancel ran is in the activity log."""
+    with Ledger.open(store_url, clock=fixed_clock) as led:
+        _, (order_id,) = setup_orders(led, 1)
+        cancelled = threading.Event()
+        handed_out: Counter[str] = Counter()
+        counting = threading.Lock()
+        late_successes: list[str] = []
+
+        def count_key() -> None:
+            with counting:
+                handed_out["keys"] += 1
+
+        def viewer() -> str:
+            while True:
+                started_after_cancel = cancelled.is_set()
+                try:
+                    led.view_key(agent(), order_id)
+                except KeyRevoked:
+                    return "revoked"
+                count_key()
+                if started_after_cancel:
+                    late_successes.append("a view that started after cancel returned succeeded")
+
+        def canceller() -> str:
+            for _ in range(5):  # let the viewers get going first
+                led.view_key(agent(), order_id)
+                count_key()
+            led.cancel(agent(), order_id)
+            cancelled.set()
+            return "cancelled"
+
+        outcomes = race(canceller, *[viewer] * 3)
+        assert outcomes == ["cancelled", "revoked", "revoked", "revoked"], outcomes
+        assert late_successes == []
+        assert len(_activity(led)) == handed_out["keys"]
+        with pytest.raises(KeyRevoked):
+            led.view_key(agent(), order_id)
+        assert len(_activity(led)) == handed_out["keys"]

@@ -18,7 +18,15 @@ from psycopg import sql
 
 from ledger import Actor, Ledger, ProductKind, Role
 from ledger.errors import AccessDenied, InvalidInput, KeyRevoked, OrderNotFound
-from tests.support import ManualClock, customer, customer_admin, eur, partner, product
+from tests.support import (
+    ManualClock,
+    customer,
+    customer_admin,
+    eur,
+    partner,
+    product,
+    tenant_with_order,
+)
 
 SECRET_KEY_ENV = "LEDGER_SECRET_KEY"
 
@@ -250,11 +258,7 @@ def test_r14_logs_never_hold_the_key_and_carry_the_context(led: Ledger) -> None:
 
 def test_r14_logs_of_a_failed_command_hold_no_key(led: Ledger) -> None:
     agent = partner()
-    cust = customer()
-    led.add_customer(agent, cust)
-    order_id = led.purchase(
-        agent, tenant_id=cust.tenant_id, product=product(), quantity=1, unit_price=eur("10.00")
-    )
+    tenant_id, order_id = tenant_with_order(led)
     key = led.view_key(agent, order_id)
     outsider = Actor(user="olga", roles=partner().roles, partner_id="P2")
     with structlog.testing.capture_logs() as entries:
@@ -264,6 +268,6 @@ def test_r14_logs_of_a_failed_command_hold_no_key(led: Ledger) -> None:
             led.view_key(partner("sue", Role.SALES_AGENT), order_id)
         with pytest.raises(InvalidInput):
             led.download(agent, order_id, version="1999", language="en-US", bitness=64)
-        assert led.view_key(customer_admin(cust.tenant_id), order_id) == key
+        assert led.view_key(customer_admin(tenant_id), order_id) == key
     assert entries, "commands should be logged"
     assert_absent([key], "\n".join(repr(e) for e in entries).encode(), "the logs")

@@ -1,22 +1,16 @@
-"""Unit tests of the pure domain: money, policies and aggregates, no store involved."""
+"""Unit tests of money and the policies, no store involved (the aggregates: test_domain_rules)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from uuid import uuid4
 
 import pytest
 
 from ledger import CancellationPolicy, Money, ProductKind
-from ledger.aggregates import Licence, Order
 from ledger.errors import (
-    AlreadyCancelled,
-    CancellationWindowClosed,
     InvalidInput,
-    KeyRevoked,
     MarketUnavailable,
-    NotCancellable,
 )
 from ledger.policies.cancellation import credit_for_cancellation, days_left, days_used
 from ledger.policies.countries import validate_market
@@ -25,31 +19,10 @@ from ledger.policies.markets import (
     check_can_sell,
     is_tax_inclusive,
 )
-from tests.support import product
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DEFAULT = CancellationPolicy.default()
 SPEC_R1_CODE_COUNT = 106
-
-
-def make_order(kind: ProductKind = ProductKind.PERPETUAL, term_days: int | None = None) -> Order:
-    policy = CancellationPolicy.default()
-    item = product(kind, term_days)
-    return Order.purchase(
-        order_id=uuid4(),
-        partner_id="P1",
-        tenant_id=uuid4(),
-        market="NL",
-        product=item,
-        quantity=3,
-        unit_price=Money("10.00", "EUR"),
-        tax_inclusive=False,
-        cancellable_until=policy.deadline(item.kind, T0),
-        idempotency_key=None,
-        request_fingerprint="f",
-        user="ann",
-        now=T0,
-    )
 
 
 def test_r2_money_normalises_to_the_minor_unit() -> None:
@@ -141,62 +114,3 @@ def test_r1_market_list_is_the_spec_list() -> None:
     assert is_tax_inclusive("AU")
     assert is_tax_inclusive("BR")
     assert not is_tax_inclusive("NL")
-
-
-def test_r6_order_decides_before_it_records() -> None:
-    order = make_order()
-    with pytest.raises(CancellationWindowClosed):
-        order.cancel("ann", T0 + timedelta(days=30), DEFAULT)
-    assert order.collect_events()[-1].__class__ is Order.Purchased
-    credit = order.cancel("ann", T0 + timedelta(days=29, hours=23), DEFAULT)
-    assert credit == Money("30.00", "EUR")
-    assert [type(e) for e in order.collect_events()] == [Order.Cancelled, Order.CreditIssued]
-    with pytest.raises(AlreadyCancelled):
-        order.cancel("ann", T0 + timedelta(days=1), DEFAULT)
-    plan = make_order(ProductKind.SOFTWARE_PLAN)
-    with pytest.raises(NotCancellable):
-        plan.cancel("ann", T0, DEFAULT)
-
-
-def test_order_state_is_rebuilt_from_its_events() -> None:
-    order = make_order(ProductKind.SUBSCRIPTION, 30)
-    order.cancel("ann", T0 + timedelta(days=3), DEFAULT)
-    events = order.collect_events()
-    replayed: Order | None = None
-    for event in events:
-        replayed = event.mutate(replayed)
-    assert replayed is not None
-    assert replayed.cancelled_at == T0 + timedelta(days=3)
-    assert replayed.credited == order.credited
-    assert replayed.version == order.version == 3
-
-
-def test_r4_revoked_licence_refuses_access_without_an_event() -> None:
-    licence = Licence.issue(
-        order_id=uuid4(),
-        partner_id="P1",
-        tenant_id=uuid4(),
-        title="Office",
-        key_ciphertext="sealed",
-        versions=("2024",),
-        languages=("en-US",),
-        bitness=(64,),
-        user="ann",
-        now=T0,
-    )
-    licence.revoke("cancelled", "ann", T0)
-    licence.collect_events()
-    with pytest.raises(KeyRevoked):
-        licence.view_key("ann", T0)
-    with pytest.raises(InvalidInput) as raised:
-        licence.record_link(
-            copied=False,
-            version="2019",
-            language="en-US",
-            bitness=64,
-            expires_at=T0,
-            user="ann",
-            now=T0,
-        )
-    assert raised.value.field == "version"
-    assert licence.collect_events() == []
