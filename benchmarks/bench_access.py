@@ -1,0 +1,344 @@
+"""Access cost against history length: `view_key` and `download` after many earlier accesses.
+
+For each store (memory, SQLite, PostgreSQL) and each history length H (0,
+1,000 and 10,000 earlier accesses of the same order), the p50 of one more
+`view_key` and one more `download`, beside two bare-eventsourcing baselines
+run in the same process on the same kind of store:
+
+* ``es stream`` – the naive design: a bare ``Aggregate`` licence whose views are
+  events in its own stream; one more view loads the aggregate (replaying H
+  events) and appends one.
+* ``es record`` – the floor: saving one event to a fresh stream, no load at all.
+
+Then 4 threads view one key at once: views/s and how many writes conflicted
+(eventsourcing ``IntegrityError``, which a writer must retry), for the ledger
+and for the ``es stream`` design (which retries each conflict).
+
+Run: ``.venv/bin/python benchmarks/bench_access.py [--quick] [--stores memory sqlite postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from common import (
+    POSTGRES_URL,
+    RESULTS_DIR,
+    STORES,
+    memory_es_env,
+    postgres_admin,
+    postgres_available,
+    postgres_es_env,
+    quiet_logging,
+    sqlite_es_env,
+    write_report,
+)
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+from rich.console import Console
+from rich.table import Table
+
+from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
+
+AGENT = Actor(user="ann@fabrikam", roles={Role.ADMIN_AGENT}, partner_id="fabrikam")
+OFFICE = Product(
+    product_id="DG7GMGF0D7FV",
+    sku_id="0002",
+    title="Office LTSC Professional Plus 2024",
+    kind=ProductKind.PERPETUAL,
+    versions=("2024",),
+    languages=("en-US",),
+    bitness=(64,),
+)
+THREADS = 4
+console = Console(width=140)
+
+
+class BareLicence(Aggregate):
+    """The naive licence: every view is an event in the licence's own stream."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        self.revoked = False
+
+    @event("KeyViewed")
+    def view(self, user: str) -> None:
+        pass
+
+
+class BareViewed(Aggregate):
+    """The floor: one access record, one event, a stream of its own."""
+
+    def __init__(self, order_id: str, user: str) -> None:
+        self.order_id = order_id
+        self.user = user
+
+
+class BareApp(Application[UUID]):
+    name = "BareAccess"
+
+
+def p50_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def sample(operation: Callable[[], object], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        operation()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+@contextmanager
+def ledger_store(store: str, directory: Path) -> Iterator[str]:
+    if store == "memory":
+        yield "memory://"
+    elif store == "sqlite":
+        yield f"sqlite:///{directory / f'ledger-{uuid.uuid4().hex[:6]}.db'}"
+    else:
+        schema = f"bench_access_{uuid.uuid4().hex[:8]}"
+        try:
+            yield f"{POSTGRES_URL}?schema={schema}"
+        finally:
+            postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextmanager
+def bare_app(store: str, directory: Path) -> Iterator[BareApp]:
+    schema = f"bench_bare_{uuid.uuid4().hex[:8]}"
+    if store == "memory":
+        env = memory_es_env(f"bare-{uuid.uuid4().hex}")
+    elif store == "sqlite":
+        env = sqlite_es_env(directory / f"bare-{uuid.uuid4().hex[:6]}.db")
+    else:
+        postgres_admin(f'CREATE SCHEMA "{schema}"')
+        env = postgres_es_env(schema)
+    app = BareApp(env=env)
+    try:
+        yield app
+    finally:
+        app.close()
+        if store == "postgres":
+            postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+class ConflictCounter:
+    """Counts writes refused because a racing writer took the version (IntegrityError)."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        original = recorder.insert_events
+
+        def insert_events(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(*args, **kwargs)
+            except IntegrityError:
+                with self._lock:
+                    self.count += 1
+                raise
+
+        recorder.insert_events = insert_events
+
+
+def concurrent(operation: Callable[[], object], per_thread: int) -> float:
+    """Views per second with `THREADS` threads each running ``operation`` ``per_thread`` times."""
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            for _ in range(per_thread):
+                operation()
+        except BaseException as error:  # reported below, never swallowed
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return THREADS * per_thread / elapsed
+
+
+def grow_bare(app: BareApp, licence_id: UUID, views: int) -> None:
+    """Append ``views`` view events to the naive licence, a thousand per save."""
+    while views > 0:
+        licence: Any = app.repository.get(licence_id)
+        for _ in range(min(views, 1_000)):
+            licence.view(user="ann")
+        app.save(licence)
+        views -= 1_000
+
+
+def bare_view_retrying(app: BareApp, licence_id: UUID) -> int:
+    """One view in the naive design; returns how many attempts lost to a racing writer."""
+    lost = 0
+    while True:
+        licence: Any = app.repository.get(licence_id)
+        licence.view(user="ann")
+        try:
+            app.save(licence)
+            return lost
+        except IntegrityError:
+            lost += 1
+
+
+def measure_store(store: str, lengths: tuple[int, ...], n: int, per_thread: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-access-") as tmp:
+        directory = Path(tmp)
+        with (
+            ledger_store(store, directory) as url,
+            Ledger.open(url, secret_key=b"b" * 32) as led,
+            bare_app(store, directory) as bare,
+        ):
+            tenant = uuid.uuid4()
+            led.add_customer(
+                AGENT, Customer(tenant_id=tenant, domain="c.example", name="C", market="NL")
+            )
+            order_id = led.purchase(AGENT, tenant, OFFICE, 1, Money("249.00", "EUR"))
+            licence = BareLicence(str(order_id))
+            bare.save(licence)
+            history = bare_history = 0
+            for length in lengths:
+                grow_bare(bare, licence.id, length - bare_history)
+                bare_history = max(length, bare_history)
+                while history < length:  # the ledger's history goes through its API
+                    led.view_key(AGENT, order_id)
+                    history += 1
+
+                def download() -> object:
+                    return led.download(AGENT, order_id, "2024", "en-US", 64)
+
+                view_ms = p50_ms(sample(lambda: led.view_key(AGENT, order_id), n))
+                download_ms = p50_ms(sample(download, n))
+                stream_ms = p50_ms(sample(lambda: bare_view_retrying(bare, licence.id), n))
+                record_ms = p50_ms(sample(lambda: bare.save(BareViewed(str(order_id), "ann")), n))
+                history += 2 * n  # the views and downloads just measured
+                bare_history += n
+                rows.append(
+                    {
+                        "history": length,
+                        "view_key_ms": view_ms,
+                        "download_ms": download_ms,
+                        "es_stream_ms": stream_ms,
+                        "es_record_ms": record_ms,
+                    }
+                )
+            # Threads: a fresh order and a fresh naive licence, so only contention differs.
+            fresh = led.purchase(AGENT, tenant, OFFICE, 1, Money("249.00", "EUR"))
+            fresh_licence = BareLicence(str(fresh))
+            bare.save(fresh_licence)
+            conflicts = ConflictCounter(led._uow.events.recorder)
+            ledger_rate = concurrent(lambda: led.view_key(AGENT, fresh), per_thread)
+            single_rate = concurrent_single(lambda: led.view_key(AGENT, fresh), per_thread)
+            bare_conflicts = ConflictCounter(bare.recorder)
+            bare_rate = concurrent(lambda: bare_view_retrying(bare, fresh_licence.id), per_thread)
+    return {
+        "store": store,
+        "rows": rows,
+        "threads": {
+            "threads": THREADS,
+            "views": THREADS * per_thread,
+            "ledger_views_per_s": ledger_rate,
+            "ledger_one_thread_views_per_s": single_rate,
+            "ledger_conflicts": conflicts.count,
+            "es_stream_views_per_s": bare_rate,
+            "es_stream_conflicts": bare_conflicts.count,
+        },
+    }
+
+
+def concurrent_single(operation: Callable[[], object], per_thread: int) -> float:
+    start = time.perf_counter()
+    for _ in range(THREADS * per_thread):
+        operation()
+    return THREADS * per_thread / (time.perf_counter() - start)
+
+
+def show(results: list[dict[str, Any]]) -> None:
+    table = Table(title="view_key / download p50 after H earlier accesses of the same order")
+    for column in ("store", "H", "view_key", "download", "es stream", "es record", "view ÷ H=0"):
+        table.add_column(column, justify="right")
+    for result in results:
+        first = result["rows"][0]["view_key_ms"]
+        for row in result["rows"]:
+            table.add_row(
+                result["store"],
+                f"{row['history']:,}",
+                f"{row['view_key_ms']:.3f} ms",
+                f"{row['download_ms']:.3f} ms",
+                f"{row['es_stream_ms']:.3f} ms",
+                f"{row['es_record_ms']:.3f} ms",
+                f"{row['view_key_ms'] / first:.2f}×",
+            )
+    console.print(table)
+    threads = Table(title=f"{THREADS} threads viewing one key")
+    for column in (
+        "store",
+        "views",
+        "ledger",
+        "ledger 1 thread",
+        "conflicts",
+        "es stream",
+        "es conflicts",
+    ):
+        threads.add_column(column, justify="right")
+    for result in results:
+        t = result["threads"]
+        threads.add_row(
+            result["store"],
+            f"{t['views']:,}",
+            f"{t['ledger_views_per_s']:,.0f}/s",
+            f"{t['ledger_one_thread_views_per_s']:,.0f}/s",
+            str(t["ledger_conflicts"]),
+            f"{t['es_stream_views_per_s']:,.0f}/s",
+            str(t["es_stream_conflicts"]),
+        )
+    console.print(threads)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="H up to 1,000, fewer samples")
+    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
+    args = parser.parse_args(argv)
+    quiet_logging()
+    lengths = (0, 100, 1_000) if args.quick else (0, 1_000, 10_000)
+    n, per_thread = (30, 25) if args.quick else (200, 100)
+    stores = list(args.stores)
+    if "postgres" in stores and (problem := postgres_available()):
+        console.print(f"[yellow]PostgreSQL skipped[/]: {problem}")
+        stores.remove("postgres")
+    results = [measure_store(store, lengths, n, per_thread) for store in stores]
+    show(results)
+    write_report(
+        RESULTS_DIR / "access.json",
+        "access",
+        ("eventsourcing", "psycopg"),
+        {"quick": args.quick, "samples": n, "results": results},
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
