@@ -10,6 +10,7 @@ from typing import Literal
 from uuid import UUID
 
 from ledger import _validate
+from ledger._json import JSONReady
 from ledger.errors import InvalidInput
 from ledger.money import Money
 from ledger.policies.countries import validate_market
@@ -65,7 +66,7 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
+class Actor(JSONReady):
     """Who acts: a partner user (``partner_id``), a customer user (``tenant_id``),
     or the vendor's support (``Role.SUPPORT`` and neither)."""
 
@@ -110,7 +111,7 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
-class Customer:
+class Customer(JSONReady):
     """A tenant of a partner."""
 
     tenant_id: UUID
@@ -126,7 +127,7 @@ class Customer:
 
 
 @dataclass(frozen=True, slots=True)
-class Product:
+class Product(JSONReady):
     """What is sold. ``term_days`` is required for subscriptions."""
 
     product_id: str
@@ -157,13 +158,13 @@ class Product:
 
 
 @dataclass(frozen=True, slots=True)
-class DownloadLink:
+class DownloadLink(JSONReady):
     url: str
     expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
-class CancellationStatus:
+class CancellationStatus(JSONReady):
     cancellable: bool
     days_left: int
     cancellable_until: datetime | None
@@ -172,7 +173,7 @@ class CancellationStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class Cancellation:
+class Cancellation(JSONReady):
     order_id: UUID
     credit: Money
     cancelled_at: datetime
@@ -180,7 +181,7 @@ class Cancellation:
 
 
 @dataclass(frozen=True, slots=True)
-class SoftwareItem:
+class SoftwareItem(JSONReady):
     order_id: UUID
     product_id: str
     title: str
@@ -198,7 +199,7 @@ class SoftwareItem:
 
 
 @dataclass(frozen=True, slots=True)
-class ActivityEntry:
+class ActivityEntry(JSONReady):
     at: datetime
     user: str
     action: AccessAction
@@ -208,7 +209,7 @@ class ActivityEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class CreditLine:
+class CreditLine(JSONReady):
     order_id: UUID
     tenant_id: UUID
     amount: Money
@@ -217,14 +218,14 @@ class CreditLine:
 
 
 @dataclass(frozen=True, slots=True)
-class CreditStatement:
+class CreditStatement(JSONReady):
     month: str
     lines: tuple[CreditLine, ...]
     totals: dict[str, Money] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
-class RefundRequest:
+class RefundRequest(JSONReady):
     refund_id: UUID
     order_id: UUID
     tenant_id: UUID
