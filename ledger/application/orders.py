@@ -36,6 +36,7 @@ class OrderCommands(LedgerCore):
         product = inputs.instance("product", product, Product)
         quantity = _validate.integer("quantity", quantity, minimum=1, maximum=inputs.MAX_QUANTITY)
         unit_price = inputs.positive_money("unit_price", unit_price)
+        inputs.order_total(unit_price, quantity)
         activation = inputs.activation(activation)
         idempotency_key = _validate.optional_text("idempotency_key", idempotency_key)
 
