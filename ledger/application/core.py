@@ -59,7 +59,8 @@ class LedgerCore:
         return licence
 
     def _visible_tenant(self, actor: Actor, tenant_id: UUID) -> Tenant:
+        """The tenant, if the actor's partner registered it (or it is the actor's own)."""
         tenant = self._uow.get(Tenant.id_for(tenant_id), Tenant)
-        if tenant is None or not access.can_see(actor, tenant.partner_id, tenant_id):
+        if tenant is None or not access.can_see_tenant(actor, tenant.registrations, tenant_id):
             raise CustomerNotFound(f"customer {tenant_id} not found")
         return tenant

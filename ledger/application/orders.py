@@ -10,7 +10,6 @@ from ledger.aggregates.base import derived_id
 from ledger.aggregates.order import purchase_fingerprint
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import AccessDenied
 from ledger.keys import generate_mak
 from ledger.money import Money
 from ledger.policies import access
@@ -44,26 +43,32 @@ class OrderCommands(LedgerCore):
         with uow.command("purchase", actor, tenant_id=str(tenant_id)) as context:
             tenant = self._visible_tenant(actor, tenant_id)
             access.require_partner_role(actor, access.PURCHASERS, "buy")
+            assert actor.partner_id is not None
+            partner_id = actor.partner_id
             fingerprint = purchase_fingerprint(tenant_id, product, quantity, unit_price, activation)
             order_id = (
                 uuid4()
                 if idempotency_key is None
-                else derived_id("order", tenant.partner_id, idempotency_key)
+                else derived_id("order", partner_id, idempotency_key)
             )
             context["order_id"] = str(order_id)
+            attempts = [0]
 
             def attempt() -> UUID:
-                if idempotency_key is not None:
+                attempts[0] += 1
+                # A keyed order may exist from an earlier call; an unkeyed one only if an
+                # earlier attempt of this call committed before its connection failed.
+                if idempotency_key is not None or attempts[0] > 1:
                     previous = uow.get(order_id, Order)
                     if previous is not None:
-                        previous.confirm_replay(fingerprint, idempotency_key)
+                        previous.confirm_replay(fingerprint, idempotency_key or "")
                         context["replayed"] = True
                         return order_id
                 now = uow.now()
                 order = Order.purchase(
                     order_id=order_id,
-                    partner_id=tenant.partner_id,
-                    customer=tenant.customer,
+                    partner_id=partner_id,
+                    customer=tenant.customer_for(partner_id),
                     product=product,
                     quantity=quantity,
                     unit_price=unit_price,
@@ -88,8 +93,7 @@ class OrderCommands(LedgerCore):
         actor = inputs.actor(actor)
         order_id = _validate.uuid("order_id", order_id)
         order = self._visible_order(actor, order_id)
-        if not actor.is_partner_user:
-            raise AccessDenied(f"{actor.user} may not ask about cancellation")
+        access.require_partner_user(actor, "ask whether an order can be cancelled")
         return order.cancellation_status(self._uow.now())
 
     def cancel(self, actor: Actor, order_id: UUID) -> Cancellation:

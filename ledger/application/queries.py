@@ -12,7 +12,6 @@ from uuid import UUID
 from ledger import _validate
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import AccessDenied
 from ledger.policies import access
 from ledger.projections import activity_log, monthly_credits, software_list
 from ledger.values import ActivityEntry, Actor, CreditStatement, SoftwareItem
@@ -22,15 +21,19 @@ __all__ = ["ViewQueries"]
 
 class ViewQueries(LedgerCore):
     def software(self, actor: Actor, tenant_id: UUID) -> list[SoftwareItem]:
-        """The customer's software list, cancelled and refunded orders included."""
+        """The customer's software list, cancelled and refunded orders included.
+
+        A partner user sees its own partner's orders for the tenant; the
+        tenant's customer global admin sees the orders of every partner
+        that registered it (R11).
+        """
         actor = inputs.actor(actor)
         tenant_id = _validate.uuid("tenant_id", tenant_id)
         self._visible_tenant(actor, tenant_id)
-        customer_admin = actor.is_customer_user and actor.has_any(*access.CUSTOMER_KEY_HANDLERS)
-        if not (actor.is_partner_user or customer_admin):
-            raise AccessDenied(f"{actor.user} may not read the software list")
+        access.require_software_reader(actor)
         self._updater.catch_up()
-        return software_list.for_tenant(self._query, tenant_id)
+        # A partner sees its own orders for the tenant; the tenant's users see every partner's.
+        return software_list.for_tenant(self._query, tenant_id, actor.partner_id)
 
     def activity_log(self, actor: Actor, start: date, end: date) -> list[ActivityEntry]:
         """R5: key views, downloads and link copies on the partner's orders, oldest first."""

@@ -8,7 +8,7 @@ from ledger import _validate
 from ledger.aggregates import Order, Refund, Tenant
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import AccessDenied, InvalidInput, RefundNotFound
+from ledger.errors import InvalidInput, RefundNotFound
 from ledger.money import Money
 from ledger.policies import access
 from ledger.projections import refund_requests
@@ -77,8 +77,10 @@ class RefundCommands(LedgerCore):
         if tenant_id is not None and tenant_id != order.tenant_id:
             raise InvalidInput("tenant_id", "is not the tenant of this order")
         if domain is not None:
+            # The domain as the order's partner registered the tenant.
             tenant = self._uow.get(Tenant.id_for(order.tenant_id), Tenant)
-            if tenant is None or tenant.customer.domain != domain:
+            known = None if tenant is None else tenant.registrations.get(order.partner_id)
+            if known is None or known.domain != domain:
                 raise InvalidInput("domain", "is not the domain of this order's tenant")
 
     def resolve_refund(
@@ -120,13 +122,9 @@ class RefundCommands(LedgerCore):
         return resolved
 
     def refunds(self, actor: Actor) -> list[RefundRequest]:
-        """A partner's refund requests; support sees every partner's."""
+        """A partner's refund requests (R11: its ADMIN_AGENT, GLOBAL_ADMIN or
+        ACCOUNT_ADMIN); support sees every partner's."""
         actor = inputs.actor(actor)
-        if actor.is_support:
-            partner_id = None
-        elif actor.partner_id is not None:
-            partner_id = actor.partner_id
-        else:
-            raise AccessDenied(f"{actor.user} may not list refund requests")
+        access.require_refund_reader(actor)
         self._updater.catch_up()
-        return refund_requests.listing(self._query, partner_id)
+        return refund_requests.listing(self._query, None if actor.is_support else actor.partner_id)
