@@ -11,12 +11,14 @@ import itertools
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.errors import InvalidInput
 
 MAX_TEXT_LENGTH = 256
+MAX_PATH_LENGTH = 4096
 #: Most items a tuple argument may hold (download options, attachment names).
 MAX_ITEMS = 100
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -92,7 +94,7 @@ def aware_utc(field: str, value: object) -> datetime:
     except Exception:  # a tzinfo is user code; whatever it raises, the value is unusable
         raise InvalidInput(field, "has a tzinfo that cannot give its UTC offset") from None
     if offset is None:
-        raise InvalidInput(field, "must be timezone-aware (naive datetimes are refused)")
+        raise InvalidInput(field, "must be timezone-aware (a naive datetime is refused)")
     try:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -134,6 +136,31 @@ def month(field: str, value: object) -> str:
     return str(value)
 
 
+def export_target(field: str, value: object) -> Path | Any:
+    """Where an export goes: a path of a file that can be created there, or a text stream."""
+    if isinstance(value, str | PurePath):
+        name = str(value)
+        if not name.strip() or len(name) > MAX_PATH_LENGTH or _CONTROL.search(name):
+            raise InvalidInput(field, "must be a file path (not empty, no control characters)")
+        if _SURROGATE.search(name):
+            raise InvalidInput(field, "contains a surrogate (not a Unicode character)")
+        path = Path(value)
+        if path.is_dir():
+            raise InvalidInput(field, f"{shown(name)} is a directory")
+        if not path.absolute().parent.is_dir():
+            raise InvalidInput(field, f"the directory of {shown(name)} does not exist")
+        return path
+    if callable(getattr(value, "write", None)):
+        return value
+    raise InvalidInput(field, f"must be a file path or a text stream, got {type(value).__name__}")
+
+
+def choice(field: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidInput(field, f"must be one of {', '.join(repr(c) for c in choices)}")
+    return value
+
+
 def member(field: str, value: object, enum_type: type[E]) -> E:
     if isinstance(value, enum_type):
         return value
@@ -144,16 +171,23 @@ def member(field: str, value: object, enum_type: type[E]) -> E:
 
 
 def tuple_of(
-    field: str, value: object, item_type: type[Any], *, max_items: int = MAX_ITEMS
+    field: str,
+    value: object,
+    item_type: type[Any],
+    *,
+    max_items: int = MAX_ITEMS,
+    shape: str | None = None,
 ) -> tuple[Any, ...]:
+    """A tuple (from any iterable but a str) of ``item_type``; ``shape`` names it in errors."""
+    expected = shape or f"a tuple of {item_type.__name__}"
     # A str is iterable too; accepting it would turn "en-US" into five languages.
     if isinstance(value, str | bytes | bytearray) or not isinstance(value, Iterable):
-        raise InvalidInput(field, f"must be a tuple of {item_type.__name__}")
+        raise InvalidInput(field, f"must be {expected}, got {type(value).__name__}")
     try:
         # One more than allowed is enough to refuse: an endless iterator is bad input too.
         items = tuple(itertools.islice(value, max_items + 1))
     except Exception:  # iterating is user code
-        raise InvalidInput(field, f"must be a tuple of {item_type.__name__}") from None
+        raise InvalidInput(field, f"must be {expected}") from None
     if len(items) > max_items:
         raise InvalidInput(field, f"holds more than {max_items} items")
     for item in items:
