@@ -7,6 +7,7 @@ from uuid import UUID
 from ledger.aggregates import Tenant
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
+from ledger.faults import guarded
 from ledger.policies import access
 from ledger.values import Actor, Customer
 
@@ -14,6 +15,7 @@ __all__ = ["CustomerCommands"]
 
 
 class CustomerCommands(LedgerCore):
+    @guarded
     def add_customer(self, actor: Actor, customer: Customer) -> UUID:
         """Register a tenant for the actor's partner; returns its tenant id.
 

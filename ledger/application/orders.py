@@ -10,6 +10,7 @@ from ledger.aggregates.base import derived_id
 from ledger.aggregates.order import purchase_fingerprint
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
+from ledger.faults import guarded
 from ledger.keys import generate_mak
 from ledger.money import Money
 from ledger.policies import access
@@ -19,6 +20,7 @@ __all__ = ["OrderCommands"]
 
 
 class OrderCommands(LedgerCore):
+    @guarded
     def purchase(
         self,
         actor: Actor,
@@ -88,6 +90,7 @@ class OrderCommands(LedgerCore):
 
             return uow.retrying(attempt)
 
+    @guarded
     def cancellation_status(self, actor: Actor, order_id: UUID) -> CancellationStatus:
         """R9: cancellable and for how long, or why not; for any partner user of the order."""
         actor = inputs.actor(actor)
@@ -96,6 +99,7 @@ class OrderCommands(LedgerCore):
         access.require_partner_user(actor, "ask whether an order can be cancelled")
         return order.cancellation_status(self._uow.now())
 
+    @guarded
     def cancel(self, actor: Actor, order_id: UUID) -> Cancellation:
         """R6–R8: Cancelled, CreditIssued and KeysRevoked in one write."""
         actor = inputs.actor(actor)

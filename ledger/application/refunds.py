@@ -9,6 +9,7 @@ from ledger.aggregates import Order, Refund, Tenant
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
 from ledger.errors import InvalidInput, RefundNotFound
+from ledger.faults import guarded
 from ledger.money import Money
 from ledger.policies import access
 from ledger.projections import refund_requests
@@ -18,6 +19,7 @@ __all__ = ["RefundCommands"]
 
 
 class RefundCommands(LedgerCore):
+    @guarded
     def request_refund(
         self,
         actor: Actor,
@@ -83,6 +85,7 @@ class RefundCommands(LedgerCore):
             if known is None or known.domain != domain:
                 raise InvalidInput("domain", "is not the domain of this order's tenant")
 
+    @guarded
     def resolve_refund(
         self, actor: Actor, refund_id: UUID, *, approve: bool, amount: Money | None = None
     ) -> RefundRequest:
@@ -116,15 +119,16 @@ class RefundCommands(LedgerCore):
                 uow.save(current, order, licence)
 
             uow.retrying(attempt)
-        self._updater.catch_up()
+        self._catch_up()
         resolved = refund_requests.by_id(self._query, refund_id)
         assert resolved is not None, "the refund was recorded and the views caught up"
         return resolved
 
+    @guarded
     def refunds(self, actor: Actor) -> list[RefundRequest]:
         """A partner's refund requests (R11: its ADMIN_AGENT, GLOBAL_ADMIN or
         ACCOUNT_ADMIN); support sees every partner's."""
         actor = inputs.actor(actor)
         access.require_refund_reader(actor)
-        self._updater.catch_up()
+        self._catch_up()
         return refund_requests.listing(self._query, None if actor.is_support else actor.partner_id)
