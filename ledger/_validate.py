@@ -7,6 +7,7 @@ before it records anything.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Iterable
@@ -150,6 +151,10 @@ def export_target(field: str, value: object) -> Path | Any:
         if not path.absolute().parent.is_dir():
             raise InvalidInput(field, f"the directory of {shown(name)} does not exist")
         return path
+    if isinstance(value, io.RawIOBase | io.BufferedIOBase) or getattr(value, "closed", False):
+        raise InvalidInput(
+            field, "must be an open text stream (a binary or closed one will not do)"
+        )
     if callable(getattr(value, "write", None)):
         return value
     raise InvalidInput(field, f"must be a file path or a text stream, got {type(value).__name__}")

@@ -74,6 +74,11 @@ class AuditDigest:
     position: int
     hash: str
 
+    def __post_init__(self) -> None:
+        _validate.integer("digest", self.position, minimum=0)
+        if not isinstance(self.hash, str) or not re.fullmatch(r"[0-9a-f]{64}", self.hash):
+            raise InvalidInput("digest", "hash must be 64 lower-case hex digits")
+
     def __str__(self) -> str:
         return f"{self.position}:{self.hash}"
 

@@ -100,7 +100,8 @@ def decode_key(material: object, source: str = "secret_key") -> bytes:
     if len(text) > 4 * KEY_BYTES:
         raise ConfigurationError(f"{source} is too long for a {KEY_BYTES}-byte key")
     try:
-        raw = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+        # Strict: a character outside the alphabet is an error, not silently skipped.
+        raw = base64.b64decode(text.strip().encode("ascii"), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise ConfigurationError(f"{source} is not urlsafe base64") from None
     if len(raw) != KEY_BYTES:

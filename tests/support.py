@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
+
+import structlog
 
 from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.testing import START, ManualClock
@@ -15,6 +18,7 @@ __all__ = [
     "HalfCredit",
     "ManualClock",
     "Overpaying",
+    "QUIET",
     "add_tenant",
     "buy",
     "customer",
@@ -25,6 +29,12 @@ __all__ = [
     "support",
     "tenant_with_order",
 ]
+
+
+#: A logger that drops everything: for tests that make thousands of calls.
+QUIET = structlog.wrap_logger(
+    structlog.PrintLogger(), wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
+)
 
 
 def partner(user: str = "ann", *roles: Role, partner_id: str = "P1") -> Actor:
