@@ -24,6 +24,7 @@ __all__ = [
     "customer",
     "customer_admin",
     "eur",
+    "footprint",
     "partner",
     "product",
     "support",
@@ -76,6 +77,21 @@ def eur(amount: str) -> Money:
 
 #: Partner P1's admin agent: the actor who buys, views keys and cancels.
 AGENT = partner()
+
+
+def footprint(led: Ledger) -> tuple[int, ...]:
+    """Everything a call could have written: events, every view table, the key table.
+
+    Tests compare it before and after a refused call (R15: nothing is written).
+    """
+    from ledger.projections.sql import TABLES  # noqa: PLC0415 - only the raw checks need it
+
+    views = led._views
+    counts = [
+        int(views.query(f"SELECT COUNT(*) AS n FROM {{{table}}}", ())[0]["n"]) for table in TABLES
+    ]
+    head = led._uow.events.recorder.max_notification_id() or 0
+    return (head, *counts, led._parts.keyring.count())
 
 
 def add_tenant(led: Ledger, market: str = "NL", *, actor: Actor = AGENT) -> UUID:

@@ -40,10 +40,18 @@ from ledger import (
 from ledger.audit import AuditDigest
 from ledger.errors import LedgerError
 from ledger.keys import decode_key
-from ledger.projections.sql import TABLES
 from tests import bad_inputs as bad
 from tests.support import QUIET as SILENT
-from tests.support import START, ManualClock, customer, eur, partner, product, support
+from tests.support import (
+    START,
+    ManualClock,
+    customer,
+    eur,
+    footprint,
+    partner,
+    product,
+    support,
+)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 #: Bad inputs per test (CI / local). The CI total is printed in the summary.
@@ -63,16 +71,6 @@ def examples(kind: str) -> int:
 
 
 # -- what a store holds -------------------------------------------------------------------
-
-
-def footprint(led: Ledger) -> tuple[int, ...]:
-    """Everything a call could have written: events, every view table, the key table."""
-    views = led._views  # the fuzz reads the raw rows on purpose
-    counts = [
-        int(views.query(f"SELECT COUNT(*) AS n FROM {{{table}}}", ())[0]["n"]) for table in TABLES
-    ]
-    head = led._uow.events.recorder.max_notification_id() or 0
-    return (head, *counts, led._parts.keyring.count())
 
 
 @dataclass
