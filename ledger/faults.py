@@ -5,10 +5,12 @@
   timeout, a pool that cannot hand out a connection) becomes
   `StoreUnavailable`, never a driver error. A command's events are written
   in one transaction, so it is recorded whole or not at all.
-* Reads are retried (`reading`) a few times with a short back-off before they
-  give up: loading aggregates, the views' queries, the key table. A read
-  changes nothing, so running it again is always safe. eventsourcing itself
-  retries its own PostgreSQL reads and event inserts on a lost connection.
+* Reads of the views and of the key table are retried (`reading`) a few
+  times on a fresh connection with a short back-off: a read changes nothing,
+  so running it again is safe. eventsourcing itself retries its PostgreSQL
+  reads of events and its event inserts (ten times, 0.2 s apart). Nothing is
+  retried once the store's own timeout has run out (a SQLite lock held past
+  ``lock_timeout``, no PostgreSQL connection within ``connect_timeout``).
 * Writes are not retried here: whether a write whose connection died while
   it committed was recorded is unknown, so the caller decides (a purchase
   with an idempotency key can always be sent again).
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import psycopg
+import psycopg_pool
 from eventsourcing.persistence import (
     ConnectionNotFromPoolError,
     ConnectionPoolClosedError,
@@ -89,14 +92,18 @@ def guarded(method: Callable[P, T]) -> Callable[P, T]:
     return call
 
 
+def _waited_already(error: BaseException) -> bool:
+    """A SQLite lock or an empty pool: the store's own timeout has run out already."""
+    return "locked" in str(error) or isinstance(error.__cause__, psycopg_pool.PoolTimeout)
+
+
 def reading(read: Callable[[], T]) -> T:
     """Run a read, again on a fresh connection if the database dropped it (bounded)."""
     for attempt in range(READ_ATTEMPTS):
         try:
             return read()
         except _TRANSIENT as error:
-            # "database is locked" comes after SQLite waited its whole lock timeout.
-            if attempt == READ_ATTEMPTS - 1 or "locked" in str(error):
+            if attempt == READ_ATTEMPTS - 1 or _waited_already(error):
                 raise
             time.sleep(_BACKOFF_SECONDS * 2**attempt)
     raise AssertionError("unreachable")

@@ -41,7 +41,14 @@ _LONGEST_SUFFIX = 4
 _NAME_MAX = 255
 _DEFAULT_SQLITE_LOCK_TIMEOUT = 30
 _SQLITE_PARAMETERS = {"lock_timeout": (0, 3600)}
-_POSTGRES_PARAMETERS = {"pool_size": (1, 100), "max_overflow": (0, 1000)}
+_POSTGRES_PARAMETERS = {
+    "pool_size": (1, 100),
+    "max_overflow": (0, 1000),
+    "connect_timeout": (1, 300),
+}
+# How long a call waits for a pooled connection. eventsourcing tries a read or an insert
+# ten times, so a call gives up on a database that is down after about ten of these.
+_DEFAULT_CONNECT_TIMEOUT = 5
 # Serialises DDL between processes: eventsourcing's CREATE statements race otherwise.
 _DDL_LOCK_ID = 0x1ED6E2
 
@@ -75,7 +82,8 @@ def _bad(problem: str) -> InvalidInput:
 
 def parse_store_url(url: object) -> Store:
     """``None``/``memory://``, ``sqlite:///path[?lock_timeout=S]`` or
-    ``postgresql://user[:password]@host[:port]/db[?schema=&pool_size=&max_overflow=]``."""
+    ``postgresql://user[:password]@host[:port]/db[?schema=&pool_size=&max_overflow=
+    &connect_timeout=S]``."""
     if url is None:
         return _memory()
     if not isinstance(url, str):
@@ -208,7 +216,7 @@ def _postgres(parts: SplitResult) -> Store:
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": str(numbers.get("pool_size", 2)),
         "POSTGRES_MAX_OVERFLOW": str(numbers.get("max_overflow", 8)),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": str(numbers.get("connect_timeout", _DEFAULT_CONNECT_TIMEOUT)),
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
     }
@@ -271,7 +279,13 @@ def schema_migration(store: Store) -> Iterator[None]:
     with conn:
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_LOCK_ID,))
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
+            # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+            # is there: a role that only owns its schema could not open the ledger.
+            found = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (store.postgres_schema,)
+            ).fetchone()
+            if found is None:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
         except psycopg.Error as exc:
             raise ConfigurationError(
                 f"cannot prepare schema {store.postgres_schema}: {exc}"

@@ -21,7 +21,6 @@ from eventsourcing.persistence import IntegrityError
 from ledger import _validate
 from ledger.errors import ClockError, InvalidInput, LedgerError
 from ledger.eventstore import EventStore
-from ledger.faults import reading
 from ledger.values import Actor
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "Clock", "UnitOfWork", "read_clock"]
@@ -63,13 +62,11 @@ class UnitOfWork:
     def get(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         """The aggregate, or None when there is none of that kind under the id."""
 
-        def load() -> object:
-            try:
-                return self.events.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                return None
-
-        aggregate = reading(load)
+        # eventsourcing retries its own reads on a dropped connection (ten times).
+        try:
+            aggregate: object = self.events.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
         return aggregate if isinstance(aggregate, kind) else None
 
     def save(self, *changed: Any) -> None:
