@@ -97,7 +97,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     sections = {
         "state_machine": "ledger.testing state machine",
         "fuzz": "R15 fuzz: generated bad inputs",
-        "races": "races and crashes",
+        "races": "races, crashes and store faults",
+        "secrets": "R14: keys looked for everywhere",
     }
     for key, title in sections.items():
         lines = [
