@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -241,3 +243,19 @@ def test_r14_download_links_keep_their_signature_across_rotation(tmp_path: Path)
         led.rewrap_keys()
     with open_ledger(url, new) as led:
         assert led._vault.sign_link("order", "2024", "en-US", "64", "1800000000") == signature
+
+
+def test_r14_the_key_rotation_example_runs(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "examples" / "key_rotation.py"
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert [line.split(".")[0] for line in lines[2:]] == ["1", "2", "3", "4", "5", "6"]
+    assert "rewrap_keys() moved 2 wrapped keys" in result.stdout
+    assert "ledger.command" not in result.stdout
