@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import json
+import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -45,6 +47,7 @@ from ledger.values import ActivityEntry, CreditStatement, RefundRequest, Softwar
 __all__ = ["Audit", "AuditDigest", "HistoricalViews", "RebuildReport", "Verification"]
 
 ExportFormat = Literal["jsonl", "csv"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv")
 EVENT_FIELDS = (
     "position",
     "timestamp",
@@ -71,13 +74,21 @@ class AuditDigest:
     position: int
     hash: str
 
+    def __post_init__(self) -> None:
+        _validate.integer("digest", self.position, minimum=0)
+        if not isinstance(self.hash, str) or not re.fullmatch(r"[0-9a-f]{64}", self.hash):
+            raise InvalidInput("digest", "hash must be 64 lower-case hex digits")
+
     def __str__(self) -> str:
         return f"{self.position}:{self.hash}"
 
     @classmethod
     def parse(cls, text: str) -> AuditDigest:
         position, _, chain_hash = _validate.text("digest", text).partition(":")
-        if not position.isdigit() or len(chain_hash) != 64:
+        # ASCII only: str.isdigit() accepts "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,18}", position) or not re.fullmatch(
+            r"[0-9a-f]{64}", chain_hash
+        ):
             raise InvalidInput("digest", "must look like '<position>:<64 hex digits>'")
         return cls(int(position), chain_hash)
 
@@ -151,7 +162,8 @@ class HistoricalViews:
         )
 
     def refunds(self, partner_id: str | None = None) -> list[RefundRequest]:
-        return refund_requests.listing(self._views.query, partner_id)
+        partner = None if partner_id is None else _validate.text("partner_id", partner_id)
+        return refund_requests.listing(self._views.query, partner)
 
 
 class Audit:
@@ -286,6 +298,8 @@ class Audit:
 
     def export_events(self, target: str | Path | IO[str], format: ExportFormat = "jsonl") -> int:
         """Write the full event history (with each event's chain hash); returns the count."""
+        target = _validate.export_target("target", target)
+        _validate.choice("format", format, EXPORT_FORMATS)
         self._updater.catch_up()
         chain = self._chain_links()
         records = (
@@ -316,6 +330,8 @@ class Audit:
         partner_id: str | None = None,
     ) -> int:
         """Write the activity log of UTC days ``start``..``end`` (every partner by default)."""
+        target = _validate.export_target("target", target)
+        _validate.choice("format", format, EXPORT_FORMATS)
         start_day, end_day = _validate.day_range(start, end)
         self._updater.catch_up()
         entries = activity_log.between(
@@ -363,24 +379,34 @@ def _write(
     fields: Sequence[str],
     records: Iterator[dict[str, Any]],
 ) -> int:
-    if format not in ("jsonl", "csv"):
+    if format not in EXPORT_FORMATS:
         raise InvalidInput("format", "must be 'jsonl' or 'csv'")
     if isinstance(target, str | Path):
-        with Path(target).open("w", encoding="utf-8", newline="") as handle:
-            return _write(handle, format, fields, records)
+        try:
+            with Path(target).open("w", encoding="utf-8", newline="") as handle:
+                return _write(handle, format, fields, records)
+        except OSError as error:
+            raise InvalidInput("target", f"cannot be written: {error.strerror}") from None
     writer = csv.DictWriter(target, fieldnames=list(fields)) if format == "csv" else None
     if writer is not None:
-        writer.writeheader()
+        _to_target(writer.writeheader)
     count = 0
     for record in records:
         if writer is None:
-            target.write(json.dumps(record, sort_keys=True) + "\n")
+            _to_target(functools.partial(target.write, json.dumps(record, sort_keys=True) + "\n"))
         else:
-            writer.writerow(
-                {
-                    k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
-                    for k, v in record.items()
-                }
-            )
+            row = {
+                k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
+                for k, v in record.items()
+            }
+            _to_target(functools.partial(writer.writerow, row))
         count += 1
     return count
+
+
+def _to_target(write: Callable[[], object]) -> None:
+    """A write to the caller's stream; a binary, closed or full one is a bad ``target``."""
+    try:
+        write()
+    except (OSError, TypeError, ValueError) as error:
+        raise InvalidInput("target", f"cannot be written: {error}") from None

@@ -4,13 +4,14 @@
 
     LedgerError
     ├── InvalidInput (also a ValueError)     R15: bad input, nothing written
-    ├── ClockError                           R16: the injected clock returned a naive time
+    ├── ClockError                           R16: the clock returned no usable aware time
     ├── ConfigurationError                   a store URL, secret key or policy that cannot be used
+    │   └── StoreUnavailable                 the database failed: nothing half-written
     ├── AccessDenied                         R11: visible, but this actor may not do that
     ├── OrderNotFound                        R11: does not exist, or not visible to this actor
     │   ├── CustomerNotFound
     │   └── RefundNotFound
-    ├── CustomerConflict                     the tenant is already registered differently
+    ├── CustomerConflict                     this partner registered the tenant with other details
     ├── MarketUnavailable                    R1
     ├── KmsNotAllowed                        R3
     ├── CancellationWindowClosed             R6
@@ -43,11 +44,21 @@ class InvalidInput(LedgerError, ValueError):
 
 
 class ClockError(LedgerError):
-    """The injected clock returned something other than an aware datetime."""
+    """The injected clock returned something other than an aware datetime in range, or raised."""
 
 
 class ConfigurationError(LedgerError):
     """The store URL, schema, secret key or a custom policy's result cannot be used."""
+
+
+class StoreUnavailable(ConfigurationError):
+    """The database could not be reached, or stayed locked past its timeout.
+
+    A command that raises it recorded all of its events or none of them; the
+    same `Ledger` works again once the database answers. A write whose
+    connection died while it committed may have been recorded: run it again
+    (a purchase with an idempotency key returns the same order).
+    """
 
 
 class AccessDenied(LedgerError):
@@ -67,7 +78,10 @@ class RefundNotFound(OrderNotFound):
 
 
 class CustomerConflict(LedgerError):
-    """The tenant is already registered, with other details or by another partner."""
+    """This partner registered the tenant before, with other details.
+
+    Another partner's registration of the same tenant never conflicts (R11).
+    """
 
 
 class MarketUnavailable(LedgerError):

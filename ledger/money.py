@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DecimalException,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 from fractions import Fraction
 from functools import cache
 from typing import Any
@@ -11,9 +20,17 @@ from iso4217 import Currency
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from ledger._validate import shown
 from ledger.errors import InvalidInput
 
-__all__ = ["Money", "minor_unit_exponent", "minor_unit_exponents"]
+__all__ = [
+    "MAX_AMOUNT",
+    "Money",
+    "minor_unit_exponent",
+    "minor_unit_exponents",
+    "stored_minor_units",
+    "stored_money",
+]
 
 
 @cache
@@ -35,6 +52,19 @@ def minor_unit_exponent(currency: str) -> int:
         raise InvalidInput("currency", f"{currency!r} is not an ISO 4217 currency") from None
 
 
+#: R15: the largest amount (unit price, order total, credit, refund) in major units.
+MAX_AMOUNT = 10**12
+#: Longest decimal text accepted for an amount ("1000000000000.000" is 17).
+MAX_AMOUNT_TEXT = 64
+# Every amount is at most 10^12 with at most 3 decimals (16 digits); sums the ledger
+# computes stay far below 40. A private context, so that a caller's decimal settings
+# (a lower precision, other traps) never change a result; Inexact is trapped so that
+# an amount is never silently rounded.
+_EXACT = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Inexact, Overflow])
+# Quantizing an input may round: the constructor compares and refuses, rather than trap.
+_ROUNDING = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow])
+
+
 def _to_decimal(amount: object) -> Decimal:
     # bool is an int subclass, and a float has already lost the cents: both are refused.
     if isinstance(amount, bool | float):
@@ -42,21 +72,38 @@ def _to_decimal(amount: object) -> Decimal:
     if isinstance(amount, Decimal):
         value = amount
     elif isinstance(amount, int):
+        # Checked before Decimal(): a 5,000-digit int is refused without being converted.
+        if abs(amount) > MAX_AMOUNT:
+            raise InvalidInput("amount", f"{shown(amount)} is above {MAX_AMOUNT:,}")
         value = Decimal(amount)
     elif isinstance(amount, str):
+        if len(amount) > MAX_AMOUNT_TEXT:
+            raise InvalidInput("amount", f"is longer than {MAX_AMOUNT_TEXT} characters")
         try:
             value = Decimal(amount.strip())
         except InvalidOperation:
-            raise InvalidInput("amount", f"{amount!r} is not a decimal number") from None
+            raise InvalidInput("amount", f"{shown(amount)} is not a decimal number") from None
     else:
         raise InvalidInput("amount", f"must be str, int or Decimal, got {type(amount).__name__}")
     if not value.is_finite():
-        raise InvalidInput("amount", f"{amount!r} is not a finite number")
+        raise InvalidInput("amount", f"{shown(amount)} is not a finite number")
+    if abs(value) > MAX_AMOUNT:
+        raise InvalidInput("amount", f"{shown(amount)} is above {MAX_AMOUNT:,}")
     return value
 
 
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit_exponent(currency))
+
+
 class Money:
-    """An exact amount of one currency. Immutable; equal when amount and currency are."""
+    """An exact amount of one currency. Immutable; equal when amount and currency are.
+
+    The constructor refuses floats, non-finite numbers, amounts finer than the
+    currency's minor unit and amounts above `MAX_AMOUNT` (10^12 major units).
+    Sums the ledger computes from valid amounts (a month's credit totals) are
+    exact and may exceed it.
+    """
 
     __slots__ = ("_amount", "_currency")
 
@@ -64,16 +111,24 @@ class Money:
     _currency: str
 
     def __init__(self, amount: str | int | Decimal, currency: str) -> None:
-        exponent = minor_unit_exponent(currency)
+        quantum = _quantum(currency)
         value = _to_decimal(amount)
-        quantum = Decimal(1).scaleb(-exponent)
-        quantized = value.quantize(quantum)
+        quantized = value.quantize(quantum, context=_ROUNDING)
         if quantized != value:
             raise InvalidInput(
-                "amount", f"{value} is finer than the minor unit of {currency} ({quantum})"
+                "amount",
+                f"{shown(value)} is finer than the minor unit of {currency} ({quantum})",
             )
         object.__setattr__(self, "_amount", quantized)
         object.__setattr__(self, "_currency", currency)
+
+    @classmethod
+    def _exact(cls, amount: Decimal, currency: str) -> Money:
+        """An amount that is already exact: read back from the store, or a sum."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "_amount", amount.quantize(_quantum(currency), context=_ROUNDING))
+        object.__setattr__(money, "_currency", currency)
+        return money
 
     @property
     def amount(self) -> Decimal:
@@ -86,10 +141,14 @@ class Money:
     @property
     def minor_units(self) -> int:
         """The amount counted in the currency's smallest unit (cents for EUR)."""
-        return int(self._amount.scaleb(minor_unit_exponent(self._currency)))
+        return int(self._amount.scaleb(minor_unit_exponent(self._currency), context=_EXACT))
 
     @classmethod
     def from_minor_units(cls, minor_units: int, currency: str) -> Money:
+        if isinstance(minor_units, bool) or not isinstance(minor_units, int):
+            raise InvalidInput("minor_units", f"must be an int, got {type(minor_units).__name__}")
+        if abs(minor_units) > MAX_AMOUNT * 10 ** minor_unit_exponent(currency):
+            raise InvalidInput("minor_units", f"{shown(minor_units)} is above the largest amount")
         return cls(Decimal(minor_units).scaleb(-minor_unit_exponent(currency)), currency)
 
     @classmethod
@@ -105,25 +164,35 @@ class Money:
         if denominator <= 0:
             raise InvalidInput("denominator", "must be positive")
         exact = Fraction(self.minor_units * numerator, denominator)
-        return Money.from_minor_units(round(exact), self._currency)
+        return stored_minor_units(round(exact), self._currency)
 
-    def _same_currency(self, other: object) -> Money:
-        if not isinstance(other, Money):
-            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+    def _same_currency(self, other: Money) -> Money:
         if other._currency != self._currency:
             raise InvalidInput("currency", f"cannot mix {self._currency} and {other._currency}")
         return other
 
+    def _combined(self, amount: Callable[[], Decimal]) -> Money:
+        try:
+            return Money._exact(amount(), self._currency)
+        except DecimalException:
+            raise InvalidInput("amount", "the result is out of range") from None
+
     def __add__(self, other: Money) -> Money:
-        return Money(self._amount + self._same_currency(other)._amount, self._currency)
+        if not isinstance(other, Money):
+            return NotImplemented
+        return self._combined(lambda: _EXACT.add(self._amount, self._same_currency(other)._amount))
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self._amount - self._same_currency(other)._amount, self._currency)
+        if not isinstance(other, Money):
+            return NotImplemented
+        return self._combined(
+            lambda: _EXACT.subtract(self._amount, self._same_currency(other)._amount)
+        )
 
     def __mul__(self, factor: int) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int):
-            raise TypeError("Money can only be multiplied by an int")
-        return Money(self._amount * factor, self._currency)
+            return NotImplemented
+        return self._combined(lambda: _EXACT.multiply(self._amount, Decimal(factor)))
 
     __rmul__ = __mul__
 
@@ -156,8 +225,8 @@ class Money:
     def __str__(self) -> str:
         return f"{self._amount} {self._currency}"
 
-    def __reduce__(self) -> tuple[type[Money], tuple[str, str]]:
-        return (Money, (str(self._amount), self._currency))
+    def __reduce__(self) -> tuple[Callable[[str, str], Money], tuple[str, str]]:
+        return (stored_money, (str(self._amount), self._currency))
 
     def to_dict(self) -> dict[str, str]:
         return {"amount": str(self._amount), "currency": self._currency}
@@ -181,3 +250,19 @@ class Money:
                 lambda m: m.to_dict(), when_used="always"
             ),
         )
+
+
+def stored_money(amount: Decimal | str, currency: str) -> Money:
+    """Money read back from an event or a view: exact already, so not range-checked.
+
+    What a store holds was accepted once; refusing it on the way out (say, an
+    order total written before amounts were bounded) would make it unreadable.
+    """
+    return Money._exact(Decimal(amount), currency)
+
+
+def stored_minor_units(minor_units: int, currency: str) -> Money:
+    """`stored_money` from a count of minor units (the views store cents)."""
+    return Money._exact(
+        Decimal(minor_units).scaleb(-minor_unit_exponent(currency), context=_EXACT), currency
+    )

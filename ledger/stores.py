@@ -1,8 +1,12 @@
-"""Store URL → eventsourcing configuration and the secret key that goes with it.
+"""Store URL → eventsourcing configuration (and where the store's key file would be).
 
 This is the only module that knows eventsourcing's environment keys; the
 application is built from the mapping returned here and ignores
 ``os.environ`` (see `ledger.eventstore`), so nothing leaks in from the shell.
+
+A URL is checked whole before anything is opened (R15): anything malformed
+is `InvalidInput` naming ``url``; a well-formed URL whose database cannot be
+used is a `ConfigurationError` when the store is opened.
 """
 
 from __future__ import annotations
@@ -15,18 +19,36 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 import psycopg
 import structlog
 
-from ledger import keys
 from ledger.errors import ConfigurationError, InvalidInput
+
+__all__ = ["Store", "parse_store_url", "schema_migration"]
 
 StoreKind = Literal["memory", "sqlite", "postgres"]
 
-SECRET_KEY_ENV = "LEDGER_SECRET_KEY"
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+MAX_URL_LENGTH = 4096
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# PostgreSQL's own schemas: tables there would mix with the catalogue.
+_RESERVED_SCHEMA = re.compile(r"pg_.*|information_schema")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+# SQLite adds -wal, -shm; the ledger adds .key: each must still be a legal file name.
+_LONGEST_SUFFIX = 4
+_NAME_MAX = 255
+_DEFAULT_SQLITE_LOCK_TIMEOUT = 30
+_SQLITE_PARAMETERS = {"lock_timeout": (0, 3600)}
+_POSTGRES_PARAMETERS = {
+    "pool_size": (1, 100),
+    "max_overflow": (0, 1000),
+    "connect_timeout": (1, 300),
+}
+# How long a call waits for a pooled connection. eventsourcing tries a read or an insert
+# ten times, so a call gives up on a database that is down after about ten of these.
+_DEFAULT_CONNECT_TIMEOUT = 5
 # Serialises DDL between processes: eventsourcing's CREATE statements race otherwise.
 _DDL_LOCK_ID = 0x1ED6E2
 
@@ -42,6 +64,8 @@ class Store:
     sqlite_path: Path | None = None
     postgres_dsn: str | None = None
     postgres_schema: str = "public"
+    #: Where the secret key is kept when none is given (None: memory, a fresh key each time).
+    key_file: Path | None = None
 
     @property
     def description(self) -> str:
@@ -52,19 +76,35 @@ class Store:
         return "memory://"
 
 
-def parse_store_url(url: str | None) -> Store:
-    if url is None or url == "memory://":
+def _bad(problem: str) -> InvalidInput:
+    return InvalidInput("url", problem)
+
+
+def parse_store_url(url: object) -> Store:
+    """``None``/``memory://``, ``sqlite:///path[?lock_timeout=S]`` or
+    ``postgresql://user[:password]@host[:port]/db[?schema=&pool_size=&max_overflow=
+    &connect_timeout=S]``."""
+    if url is None:
         return _memory()
     if not isinstance(url, str):
-        raise InvalidInput("url", f"must be a str, got {type(url).__name__}")
-    parts = urlsplit(url)
+        raise _bad(f"must be a str, got {type(url).__name__}")
+    if len(url) > MAX_URL_LENGTH:
+        raise _bad(f"is longer than {MAX_URL_LENGTH} characters")
+    if _CONTROL.search(url):
+        raise _bad("contains control characters or surrogates")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # "[::1" and the like
+        raise _bad(f"is not a URL: {error}") from None
+    if parts.scheme == "memory":
+        if url != "memory://":
+            raise _bad("a memory store is just memory://")
+        return _memory()
     if parts.scheme == "sqlite":
-        return _sqlite(url)
+        return _sqlite(url, parts)
     if parts.scheme in ("postgresql", "postgres"):
-        return _postgres(url)
-    raise InvalidInput(
-        "url", f"unsupported store URL {url!r}: use memory://, sqlite:/// or postgresql://"
-    )
+        return _postgres(parts)
+    raise _bad("unsupported store: use memory://, sqlite:///path or postgresql://...")
 
 
 def _memory() -> Store:
@@ -76,54 +116,153 @@ def _memory() -> Store:
     )
 
 
-def _sqlite(url: str) -> Store:
-    path_text = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+def _parameters(parts: SplitResult, allowed: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """Known integer parameters in range, each at most once; anything else is refused."""
+    if parts.fragment:
+        raise _bad("a store URL has no #fragment")
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise _bad("its ?parameters are malformed") from None
+    values: dict[str, int] = {}
+    for name, text in pairs:
+        if name not in allowed:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise _bad(f"unknown parameter {name[:40]!r} (known: {known})")
+        if name in values:
+            raise _bad(f"parameter {name} is given twice")
+        low, high = allowed[name]
+        if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
+            raise _bad(f"{name} must be a whole number from {low} to {high}")
+        values[name] = int(text)
+    return values
+
+
+def _sqlite(url: str, parts: SplitResult) -> Store:
+    if not url.startswith("sqlite:///") or parts.netloc:
+        raise _bad("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+    path_text = unquote(url[len("sqlite:///") :].partition("?")[0].partition("#")[0])
+    parameters = _parameters(parts, {"lock_timeout": _SQLITE_PARAMETERS["lock_timeout"]})
     if not path_text:
-        raise InvalidInput("url", "a SQLite URL needs a path: sqlite:///ledger.db")
+        raise _bad("a SQLite URL needs a path: sqlite:///ledger.db")
+    if _CONTROL.search(path_text):
+        raise _bad("the path contains control characters (a %00 is a NUL)")
     if path_text == ":memory:":
         return _memory()
-    path = Path(unquote(path_text)).expanduser().resolve()
+    try:
+        path = Path(path_text).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as error:
+        raise _bad(f"the path cannot be resolved: {error}") from None
+    if len(os.fsencode(path.name)) + _LONGEST_SUFFIX > _NAME_MAX:
+        raise _bad("the file name is too long (the ledger adds .key beside it)")
     if not path.parent.is_dir():
-        raise InvalidInput("url", f"directory {path.parent} does not exist")
+        raise _bad(f"directory {path.parent} does not exist")
+    if path.is_dir():
+        raise _bad(f"{path} is a directory, not a database file")
+    if path.exists():
+        _require_sqlite_file(path)
+    lock_timeout = parameters.get("lock_timeout", _DEFAULT_SQLITE_LOCK_TIMEOUT)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(path),
-        "SQLITE_LOCK_TIMEOUT": "30",
+        # eventsourcing treats 0 as "not set" (5 s); a minimal wait is the nearest to none.
+        "SQLITE_LOCK_TIMEOUT": str(max(lock_timeout, 1)),
     }
-    return Store("sqlite", env=env, sqlite_path=path)
+    return Store("sqlite", env=env, sqlite_path=path, key_file=path.with_name(path.name + ".key"))
 
 
-def _postgres(url: str) -> Store:
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    schema = query.pop("schema", ["public"])[0]
-    if not _SCHEMA_NAME.match(schema):
-        raise InvalidInput("url", f"schema {schema!r} must be a lower-case SQL identifier")
-    dbname = unquote(parts.path.lstrip("/"))
-    if not dbname or not parts.hostname:
-        raise InvalidInput("url", "a PostgreSQL URL needs a host and a database name")
+def _require_sqlite_file(path: Path) -> None:
+    if not path.is_file():
+        raise _bad(f"{path} is not a regular file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        raise ConfigurationError(f"cannot read {path}: {error.strerror}") from None
+    # An empty file is a database SQLite has not written yet.
+    if header and header != _SQLITE_HEADER:
+        raise _bad(f"{path} is not a SQLite database")
+
+
+def _postgres(parts: SplitResult) -> Store:
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise _bad("the port must be a number from 1 to 65535") from None
+    if not host:
+        raise _bad("a PostgreSQL URL needs a host: postgresql://user@host:5432/db")
+    if port == 0:
+        raise _bad("the port must be a number from 1 to 65535")
+    dbname = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+    if not dbname:
+        raise _bad("a PostgreSQL URL needs a database name: postgresql://user@host/db")
+    if "/" in dbname or _CONTROL.search(dbname):
+        raise _bad("the database name must not contain '/' or control characters")
+    if len(dbname.encode()) > 63:
+        raise _bad("the database name is longer than PostgreSQL's 63 bytes")
+    schema, numbers = _postgres_parameters(parts)
     user = unquote(parts.username or os.environ.get("USER", "postgres"))
     password = unquote(parts.password or "")
+    if _CONTROL.search(user) or _CONTROL.search(password):
+        raise _bad("the user name and password must not contain control characters")
+    port = port or 5432
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": user,
         "POSTGRES_PASSWORD": password,
         "POSTGRES_SCHEMA": schema,
-        "POSTGRES_POOL_SIZE": query.pop("pool_size", ["2"])[0],
-        "POSTGRES_MAX_OVERFLOW": query.pop("max_overflow", ["8"])[0],
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_POOL_SIZE": str(numbers.get("pool_size", 2)),
+        "POSTGRES_MAX_OVERFLOW": str(numbers.get("max_overflow", 8)),
+        "POSTGRES_CONNECT_TIMEOUT": str(numbers.get("connect_timeout", _DEFAULT_CONNECT_TIMEOUT)),
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
     }
-    if query:
-        raise InvalidInput("url", f"unknown PostgreSQL URL parameters: {sorted(query)}")
-    dsn = psycopg.conninfo.make_conninfo(
-        host=parts.hostname, port=parts.port or 5432, dbname=dbname, user=user, password=password
+    try:
+        dsn = psycopg.conninfo.make_conninfo(
+            host=host, port=port, dbname=dbname, user=user, password=password
+        )
+    except psycopg.Error as error:
+        raise _bad(f"cannot be made a PostgreSQL connection string: {error}") from None
+    return Store(
+        "postgres",
+        env=env,
+        postgres_dsn=dsn,
+        postgres_schema=schema,
+        key_file=_postgres_key_file(host, port, dbname, schema),
     )
-    return Store("postgres", env=env, postgres_dsn=dsn, postgres_schema=schema)
+
+
+def _postgres_parameters(parts: SplitResult) -> tuple[str, dict[str, int]]:
+    schema = "public"
+    query = parts.query
+    if "schema=" in query:
+        # schema is text: take it out, then check the numeric parameters as usual.
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            raise _bad("its ?parameters are malformed") from None
+        schemas = [value for name, value in pairs if name == "schema"]
+        if len(schemas) > 1:
+            raise _bad("parameter schema is given twice")
+        schema = schemas[0]
+        if not _SCHEMA_NAME.fullmatch(schema):
+            raise _bad(
+                "schema must be a lower-case SQL identifier (letters, digits, _), 1-63 characters"
+            )
+        if _RESERVED_SCHEMA.fullmatch(schema):
+            raise _bad(f"schema {schema} belongs to PostgreSQL itself")
+        rest = "&".join(f"{name}={value}" for name, value in pairs if name != "schema")
+        parts = parts._replace(query=rest)
+    return schema, _parameters(parts, _POSTGRES_PARAMETERS)
+
+
+def _postgres_key_file(host: str, port: int, dbname: str, schema: str) -> Path:
+    name = "-".join(quote(part, safe="._") for part in (host, str(port), dbname, schema))
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "ledger" / f"{name[: _NAME_MAX - _LONGEST_SUFFIX]}.key"
 
 
 @contextlib.contextmanager
@@ -138,38 +277,21 @@ def schema_migration(store: Store) -> Iterator[None]:
     except psycopg.Error as exc:
         raise ConfigurationError(f"cannot connect to PostgreSQL: {exc}") from exc
     with conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_LOCK_ID,))
         try:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
+            conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_LOCK_ID,))
+            # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+            # is there: a role that only owns its schema could not open the ledger.
+            found = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (store.postgres_schema,)
+            ).fetchone()
+            if found is None:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
+        except psycopg.Error as exc:
+            raise ConfigurationError(
+                f"cannot prepare schema {store.postgres_schema}: {exc}"
+            ) from exc
+        try:
             yield
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_LOCK_ID,))
-
-
-def resolve_secret_key(store: Store, secret_key: str | bytes | None) -> bytes:
-    """Explicit key → ``LEDGER_SECRET_KEY`` → a key file owned by this store (R14)."""
-    if secret_key is not None:
-        return keys.decode_key(secret_key)
-    from_env = os.environ.get(SECRET_KEY_ENV)
-    if from_env:
-        return keys.decode_key(from_env)
-    if store.kind == "memory":
-        return os.urandom(keys.KEY_BYTES)
-    if store.kind == "sqlite":
-        assert store.sqlite_path is not None
-        return keys.load_or_create_key_file(
-            store.sqlite_path.with_name(store.sqlite_path.name + ".key")
-        )
-    key_dir = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "ledger"
-    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    env = store.env
-    key_file = key_dir / (
-        f"{env['POSTGRES_HOST']}-{env['POSTGRES_PORT']}-{env['POSTGRES_DBNAME']}"
-        f"-{store.postgres_schema}.key"
-    )
-    log.warning(
-        "secret_key_from_local_file",
-        path=str(key_file),
-        hint=f"pass secret_key= or set {SECRET_KEY_ENV} so that every host shares one key",
-    )
-    return keys.load_or_create_key_file(key_file)
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_LOCK_ID,))

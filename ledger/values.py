@@ -78,7 +78,7 @@ class Actor(JSONReady):
 
     def __post_init__(self) -> None:
         _validate.text("user", self.user)
-        roles = _validate.tuple_of("roles", self.roles, object)
+        roles = _validate.tuple_of("roles", self.roles, object, shape="a set of Role")
         object.__setattr__(
             self, "roles", frozenset(_validate.member("roles", r, Role) for r in roles)
         )

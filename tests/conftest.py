@@ -93,17 +93,24 @@ def led(store_url: str, clock: ManualClock) -> Iterator[Ledger]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Show the state-machine runs' figures (steps, examples, seconds, seed)."""
-    lines = [
-        str(value)
-        for report in terminalreporter.stats.get("passed", [])
-        for name, value in getattr(report, "user_properties", ())
-        if name == "state_machine"
-    ]
-    if lines:
-        terminalreporter.section("ledger.testing state machine")
-        for line in sorted(lines):
-            terminalreporter.write_line(line)
+    """Show the figures tests recorded: state-machine runs, fuzzed inputs, races and crashes."""
+    sections = {
+        "state_machine": "ledger.testing state machine",
+        "fuzz": "R15 fuzz: generated bad inputs",
+        "races": "races, crashes and store faults",
+        "secrets": "R14: keys looked for everywhere",
+    }
+    for key, title in sections.items():
+        lines = [
+            str(value)
+            for report in terminalreporter.stats.get("passed", [])
+            for name, value in getattr(report, "user_properties", ())
+            if name == key
+        ]
+        if lines:
+            terminalreporter.section(title)
+            for line in sorted(lines):
+                terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
+
+import structlog
 
 from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.testing import START, ManualClock
@@ -15,16 +18,24 @@ __all__ = [
     "HalfCredit",
     "ManualClock",
     "Overpaying",
+    "QUIET",
     "add_tenant",
     "buy",
     "customer",
     "customer_admin",
     "eur",
+    "footprint",
     "partner",
     "product",
     "support",
     "tenant_with_order",
 ]
+
+
+#: A logger that drops everything: for tests that make thousands of calls.
+QUIET = structlog.wrap_logger(
+    structlog.PrintLogger(), wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
+)
 
 
 def partner(user: str = "ann", *roles: Role, partner_id: str = "P1") -> Actor:
@@ -66,6 +77,21 @@ def eur(amount: str) -> Money:
 
 #: Partner P1's admin agent: the actor who buys, views keys and cancels.
 AGENT = partner()
+
+
+def footprint(led: Ledger) -> tuple[int, ...]:
+    """Everything a call could have written: events, every view table, the key table.
+
+    Tests compare it before and after a refused call (R15: nothing is written).
+    """
+    from ledger.projections.sql import TABLES  # noqa: PLC0415 - only the raw checks need it
+
+    views = led._views
+    counts = [
+        int(views.query(f"SELECT COUNT(*) AS n FROM {{{table}}}", ())[0]["n"]) for table in TABLES
+    ]
+    head = led._uow.events.recorder.max_notification_id() or 0
+    return (head, *counts, led._parts.keyring.count())
 
 
 def add_tenant(led: Ledger, market: str = "NL", *, actor: Actor = AGENT) -> UUID:

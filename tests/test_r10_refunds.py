@@ -203,8 +203,12 @@ def test_r10_a_request_is_listed_as_pending(led: Ledger, clock: ManualClock) -> 
     assert refund.resolved_by is None
     assert refund.resolved_at is None
 
-    # Any partner user of the owning partner, and support, see it; another partner does not.
-    assert [r.refund_id for r in led.refunds(partner("sue", Role.SALES_AGENT))] == [refund_id]
+    # R11: the owning partner's ADMIN_AGENT, GLOBAL_ADMIN or ACCOUNT_ADMIN and support see
+    # it (it holds contact details); other roles are refused; another partner does not see it.
+    for role in (Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN):
+        assert [r.refund_id for r in led.refunds(partner("gus", role))] == [refund_id]
+    with pytest.raises(AccessDenied):
+        led.refunds(partner("sue", Role.SALES_AGENT))
     assert [r.refund_id for r in led.refunds(support())] == [refund_id]
     assert led.refunds(partner("olga", partner_id="P2")) == []
 

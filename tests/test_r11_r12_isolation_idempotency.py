@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from ledger import Actor, Ledger, Money, Product, ProductKind, Role
+from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.errors import (
     AccessDenied,
     CustomerConflict,
@@ -22,6 +22,7 @@ from tests.support import (
     START,
     ManualClock,
     add_tenant,
+    buy,
     customer,
     customer_admin,
     eur,
@@ -154,14 +155,34 @@ def test_r11_partner_may_not_buy_for_another_partners_customer(led: Ledger) -> N
     assert led.software(AGENT, tid) == []
 
 
-def test_r11_another_partner_cannot_register_the_same_tenant(led: Ledger) -> None:
+def test_r11_two_partners_each_register_the_same_tenant_and_see_only_their_own(
+    led: Ledger,
+) -> None:
     c = customer()
     led.add_customer(AGENT, c)
     led.add_customer(AGENT, c)  # the same details by the same partner: a no-op
-    with pytest.raises(CustomerConflict):
-        led.add_customer(OTHER_AGENT, c)
     with pytest.raises(OrderNotFound):
         led.software(OTHER_AGENT, c.tenant_id)
+    # Another partner registers the tenant for itself, with its own details: nothing tells
+    # it that P1 registered the tenant before.
+    theirs = Customer(tenant_id=c.tenant_id, domain="other.example", name="Other", market="DE")
+    assert led.add_customer(OTHER_AGENT, theirs) == c.tenant_id
+    with pytest.raises(CustomerConflict):  # only its own registration can conflict
+        led.add_customer(OTHER_AGENT, c)
+    with pytest.raises(CustomerConflict):
+        led.add_customer(AGENT, theirs)
+    mine = buy(led, c.tenant_id)
+    other = buy(led, c.tenant_id, actor=OTHER_AGENT)
+    assert [i.order_id for i in led.software(AGENT, c.tenant_id)] == [mine]
+    assert [i.order_id for i in led.software(OTHER_AGENT, c.tenant_id)] == [other]
+    # The tenant's own admin sees its orders from every partner that registered it.
+    assert {i.order_id for i in led.software(customer_admin(c.tenant_id), c.tenant_id)} == {
+        mine,
+        other,
+    }
+    assert led.view_key(customer_admin(c.tenant_id), other)
+    with pytest.raises(OrderNotFound):
+        led.view_key(AGENT, other)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ never conflict. See docs/decisions.md, "Access records".
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from ledger.aggregates.order import Order
 
 __all__ = ["LINK_LIFETIME", "AccessEvent", "Licence", "LinkEvent"]
+
+#: How ``key_ciphertext`` is sealed: under the order's data key, or (v1) the store's key.
+SealedUnder = Literal["data_key", "store_key"]
 
 #: R4: a download link expires 14 days after it is made.
 LINK_LIFETIME = timedelta(days=14)
@@ -64,6 +67,7 @@ class Licence(BaseAggregate[UUID]):
         tenant_id: UUID
         title: str
         key_ciphertext: str
+        sealed_under: SealedUnder
         versions: tuple[str, ...]
         languages: tuple[str, ...]
         bitness: tuple[int, ...]
@@ -73,6 +77,8 @@ class Licence(BaseAggregate[UUID]):
 
     class Issued(LicenceEvent, CanInitAggregate[UUID]):
         TOPIC: ClassVar[str] = "ledger:Licence.Issued.v1"
+        #: v2 says how ``key_ciphertext`` is sealed (R14: envelope encryption).
+        class_version: ClassVar[int] = 2
         originator_topic: str
         order_id: UUID
         partner_id: str
@@ -80,9 +86,15 @@ class Licence(BaseAggregate[UUID]):
         title: str
         activation: str
         key_ciphertext: str
+        sealed_under: SealedUnder
         versions: tuple[str, ...]
         languages: tuple[str, ...]
         bitness: tuple[int, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 sealed the key directly under the store's secret key."""
+            state["sealed_under"] = "store_key"
 
         def apply(self, licence: Licence) -> None:
             licence.order_id = self.order_id
@@ -90,6 +102,7 @@ class Licence(BaseAggregate[UUID]):
             licence.tenant_id = self.tenant_id
             licence.title = self.title
             licence.key_ciphertext = self.key_ciphertext
+            licence.sealed_under = self.sealed_under
             licence.versions = self.versions
             licence.languages = self.languages
             licence.bitness = self.bitness
@@ -121,9 +134,19 @@ class Licence(BaseAggregate[UUID]):
 
     @classmethod
     def issue(
-        cls, order: Order, product: Product, *, key_ciphertext: str, user: str, now: datetime
+        cls,
+        order: Order,
+        product: Product,
+        *,
+        key_ciphertext: str,
+        user: str,
+        now: datetime,
+        sealed_under: SealedUnder = "data_key",
     ) -> Licence:
-        """R3: the MAK licence and download rights that come with ``order``."""
+        """R3: the MAK licence and download rights that come with ``order``.
+
+        ``key_ciphertext`` is the key sealed under the order's data key (R14).
+        """
         return cls._create(
             cls.Issued,
             id=cls.id_for(order.id),
@@ -135,6 +158,7 @@ class Licence(BaseAggregate[UUID]):
             title=product.title,
             activation="MAK",
             key_ciphertext=key_ciphertext,
+            sealed_under=sealed_under,
             versions=product.versions,
             languages=product.languages,
             bitness=product.bitness,
@@ -161,7 +185,8 @@ class Licence(BaseAggregate[UUID]):
     def view_key(self, user: str, now: datetime) -> KeyViewed:
         """R4: the access record of a key view; refused once the key is revoked.
 
-        The caller saves the record, and only then decrypts ``key_ciphertext``.
+        The caller opens ``key_ciphertext`` (so a key that cannot be opened records
+        nothing), saves the record, and only then hands the key out.
         """
         self._ensure_not_revoked()
         return self.KeyViewed(

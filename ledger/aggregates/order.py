@@ -28,7 +28,7 @@ from ledger.errors import (
     KmsNotAllowed,
     NotCancellable,
 )
-from ledger.money import Money
+from ledger.money import Money, stored_money
 from ledger.policies.cancellation import CancellationPolicy, days_left
 from ledger.policies.markets import check_can_sell, is_tax_inclusive
 from ledger.values import (
@@ -162,12 +162,12 @@ class Order(BaseAggregate[UUID]):
             order.kind = self.kind
             order.term_days = self.term_days
             order.quantity = self.quantity
-            order.total = Money(self.total, self.currency)
+            order.total = stored_money(self.total, self.currency)
             order.purchased_at = self.timestamp
             order.cancellable_until = self.cancellable_until
             order.request_fingerprint = self.request_fingerprint
             order.cancelled_at = None
-            order.credited = Money.zero(self.currency)
+            order.credited = stored_money("0", self.currency)
 
     class Cancelled(Event):
         TOPIC: ClassVar[str] = "ledger:Order.Cancelled.v1"
@@ -191,7 +191,7 @@ class Order(BaseAggregate[UUID]):
 
         @property
         def money(self) -> Money:
-            return Money(self.amount, self.currency)
+            return stored_money(self.amount, self.currency)
 
         def apply(self, order: Order) -> None:
             order.credited = order.credited + self.money

@@ -19,7 +19,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import InvalidInput, RefundAlreadyResolved, RefundNotPossible
-from ledger.money import Money
+from ledger.money import Money, stored_money
 from ledger.values import RefundStatus
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Refund(BaseAggregate[UUID]):
             refund.order_id = self.order_id
             refund.partner_id = self.partner_id
             refund.tenant_id = self.tenant_id
-            refund.amount = Money(self.amount, self.currency)
+            refund.amount = stored_money(self.amount, self.currency)
             refund.status = "pending"
             refund.approved_amount = None
 
@@ -96,7 +96,7 @@ class Refund(BaseAggregate[UUID]):
 
         def apply(self, refund: Refund) -> None:
             refund.status = "approved"
-            refund.approved_amount = Money(self.amount, self.currency)
+            refund.approved_amount = stored_money(self.amount, self.currency)
 
     class Declined(Event):
         TOPIC: ClassVar[str] = "ledger:Refund.Declined.v1"

@@ -11,6 +11,7 @@ from uuid import UUID
 from ledger.aggregates import Licence, Order, Tenant
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.errors import CustomerNotFound, OrderNotFound
+from ledger.faults import reading
 from ledger.keys import KeyVault
 from ledger.policies import access
 from ledger.policies.cancellation import CancellationPolicy
@@ -38,7 +39,11 @@ class LedgerCore:
         self._updater = ViewUpdater(uow.events, views)
 
     def _query(self, template: str, params: Params) -> list[Row]:
-        return self._views.query(template, params)
+        return reading(lambda: self._views.query(template, params))
+
+    def _catch_up(self) -> int:
+        """Bring the views up to date (the updater retries conflicts and dropped connections)."""
+        return self._updater.catch_up()
 
     def _visible_order(self, actor: Actor, order_id: UUID) -> Order:
         order = self._uow.get(order_id, Order)
@@ -59,7 +64,8 @@ class LedgerCore:
         return licence
 
     def _visible_tenant(self, actor: Actor, tenant_id: UUID) -> Tenant:
+        """The tenant, if the actor's partner registered it (or it is the actor's own)."""
         tenant = self._uow.get(Tenant.id_for(tenant_id), Tenant)
-        if tenant is None or not access.can_see(actor, tenant.partner_id, tenant_id):
+        if tenant is None or not access.can_see_tenant(actor, tenant.registrations, tenant_id):
             raise CustomerNotFound(f"customer {tenant_id} not found")
         return tenant

@@ -7,7 +7,7 @@ from uuid import UUID
 from ledger.aggregates import Tenant
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import CustomerConflict
+from ledger.faults import guarded
 from ledger.policies import access
 from ledger.values import Actor, Customer
 
@@ -15,10 +15,13 @@ __all__ = ["CustomerCommands"]
 
 
 class CustomerCommands(LedgerCore):
+    @guarded
     def add_customer(self, actor: Actor, customer: Customer) -> UUID:
         """Register a tenant for the actor's partner; returns its tenant id.
 
-        The same details again by the same partner are a no-op.
+        The same details again by the same partner are a no-op; other details
+        are `CustomerConflict`. Another partner's registration of the same
+        tenant is never mentioned (R11): each partner registers for itself.
         """
         actor = inputs.actor(actor)
         customer = inputs.instance("customer", customer, Customer)
@@ -29,12 +32,11 @@ class CustomerCommands(LedgerCore):
             partner_id = actor.partner_id
 
             def attempt() -> UUID:
-                existing = uow.get(Tenant.id_for(customer.tenant_id), Tenant)
-                if existing is not None:
-                    if existing.partner_id == partner_id and existing.customer == customer:
-                        return customer.tenant_id
-                    raise CustomerConflict(f"tenant {customer.tenant_id} is already registered")
-                uow.save(Tenant.add(partner_id, customer, actor.user, uow.now()))
+                tenant = uow.get(Tenant.id_for(customer.tenant_id), Tenant)
+                if tenant is None:
+                    uow.save(Tenant.add(partner_id, customer, actor.user, uow.now()))
+                elif tenant.register(partner_id, customer, actor.user, uow.now()):
+                    uow.save(tenant)
                 return customer.tenant_id
 
             return uow.retrying(attempt)

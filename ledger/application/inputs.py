@@ -12,10 +12,18 @@ from typing import TypeVar
 
 from ledger import _validate
 from ledger.errors import InvalidInput
-from ledger.money import Money
+from ledger.money import MAX_AMOUNT, Money
 from ledger.values import Actor
 
-__all__ = ["ACTIVATIONS", "MAX_QUANTITY", "actor", "contact", "instance", "positive_money"]
+__all__ = [
+    "ACTIVATIONS",
+    "MAX_QUANTITY",
+    "actor",
+    "contact",
+    "instance",
+    "order_total",
+    "positive_money",
+]
 
 MAX_QUANTITY = 100_000
 #: "KMS" is a known activation the rules refuse (R3); anything else is not an activation.
@@ -43,10 +51,21 @@ def positive_money(field: str, value: object) -> Money:
     return money
 
 
+def order_total(unit_price: Money, quantity: int) -> Money:
+    """R15: ``unit_price × quantity`` may not exceed the largest amount, as no Money may."""
+    total = unit_price * quantity
+    if total.amount > MAX_AMOUNT:
+        raise InvalidInput(
+            "quantity",
+            f"{quantity} × {unit_price} is above the largest order total, {MAX_AMOUNT:,}",
+        )
+    return total
+
+
 def activation(value: object) -> str:
     text = _validate.text("activation", value)
     if text not in ACTIVATIONS:
-        raise InvalidInput("activation", f"{text!r} is not an activation type (MAK)")
+        raise InvalidInput("activation", f"{_validate.shown(text)} is not an activation type (MAK)")
     return text
 
 

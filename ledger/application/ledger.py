@@ -17,25 +17,46 @@ visibility and role, calls the domain and saves in one write.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
+from ledger.application import wiring
 from ledger.application.customers import CustomerCommands
 from ledger.application.licences import LicenceCommands
 from ledger.application.orders import OrderCommands
 from ledger.application.queries import ViewQueries
 from ledger.application.refunds import RefundCommands
-from ledger.application.unit_of_work import Clock, UnitOfWork
-from ledger.application.wiring import Parts, connect
+from ledger.application.unit_of_work import Clock, UnitOfWork, read_clock
+from ledger.application.wiring import Parts
 from ledger.audit import Audit
-from ledger.errors import InvalidInput
+from ledger.errors import ConfigurationError, InvalidInput, LedgerError
+from ledger.faults import guarded, is_store_fault
 from ledger.policies.cancellation import CancellationPolicy
 
 __all__ = ["Ledger"]
 
 log = structlog.get_logger("ledger")
+T = TypeVar("T")
+
+
+def _opened(step: Callable[[], T]) -> T:
+    """At open, a database that fails (refused, locked, not a database) is unusable."""
+    try:
+        return step()
+    except LedgerError:
+        raise
+    except OSError as error:
+        raise ConfigurationError(f"the store cannot be opened: {error}") from error
+    except Exception as error:
+        if is_store_fault(error):
+            first_line = (str(error).strip().splitlines() or [""])[0][:200]
+            raise ConfigurationError(
+                f"the store cannot be opened ({type(error).__name__}: {first_line})"
+            ) from error
+        raise
 
 
 def _system_clock() -> datetime:
@@ -64,27 +85,47 @@ class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, V
         *,
         clock: Clock | None = None,
         secret_key: str | bytes | None = None,
+        previous_keys: Sequence[str | bytes] = (),
         cancellation_policy: CancellationPolicy | None = None,
         logger: Any = None,
     ) -> Ledger:
         """Open a store: ``None``/``memory://``, ``sqlite:///path`` or ``postgresql://...``.
 
-        ``logger`` is a structlog logger for the ``ledger.command`` events
-        (default: ``structlog.get_logger("ledger")``), e.g. one with bound context.
+        Everything is checked before anything is written: the arguments, the
+        clock (called once: a naive time, a non-datetime or a time outside
+        years 1000-8999 is a `ClockError`), the URL (`InvalidInput`), and the
+        secret key against the one the store records (`ConfigurationError`).
+        ``previous_keys`` are older secret keys (R14): what they wrapped stays
+        readable, new keys are wrapped under ``secret_key``, and
+        `rewrap_keys` moves the rest. ``logger`` is a structlog logger for the
+        ``ledger.command`` events (default: ``structlog.get_logger("ledger")``).
         """
         if clock is not None and not callable(clock):
             raise InvalidInput("clock", "must be a zero-argument callable returning a datetime")
-        policy = cancellation_policy or CancellationPolicy.default()
+        clock = clock or _system_clock
+        read_clock(clock)
+        policy = (
+            CancellationPolicy.default() if cancellation_policy is None else cancellation_policy
+        )
         if not isinstance(policy, CancellationPolicy):
             raise InvalidInput("cancellation_policy", "must be a CancellationPolicy")
-        parts = connect(url, secret_key)
-        ledger = cls(parts, clock=clock or _system_clock, policy=policy, logger=logger or log)
-        ledger.catch_up()
+        if logger is not None and not all(
+            callable(getattr(logger, level, None)) for level in ("debug", "info", "warning")
+        ):
+            raise InvalidInput("logger", "must be a structlog-style logger (debug, info, warning)")
+        previous = wiring.previous_keys(previous_keys)
+        parts = _opened(lambda: wiring.connect(url, secret_key, previous))
+        try:
+            ledger = cls(parts, clock=clock, policy=policy, logger=logger or log)
+            _opened(ledger.catch_up)
+        except BaseException:
+            parts.close()
+            raise
         ledger._uow.log.debug("ledger.opened", store=parts.store.description)
         return ledger
 
     def close(self) -> None:
-        self._parts.events.close()
+        self._parts.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -101,6 +142,19 @@ class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, V
     def cancellation_policy(self) -> CancellationPolicy:
         return self._policy
 
+    @guarded
     def catch_up(self) -> int:
         """Apply recorded events to the views; returns how many were applied."""
-        return self._updater.catch_up()
+        return self._catch_up()
+
+    @guarded
+    def rewrap_keys(self) -> int:
+        """R14: wrap every stored key under the current secret key; how many were moved.
+
+        Open the store with the new key and the old ones in ``previous_keys``,
+        call this once, and the old keys are no longer needed. No stored
+        event is changed: only the key table (``ledger_wrapped_keys``).
+        """
+        moved = self._vault.rewrap()
+        self._uow.log.info("ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id)
+        return moved

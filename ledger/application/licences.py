@@ -9,32 +9,45 @@ from ledger import _validate
 from ledger.aggregates.licence import LinkEvent
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
+from ledger.faults import guarded
 from ledger.policies import access
 from ledger.values import Actor, DownloadLink
 
 __all__ = ["DOWNLOAD_BASE_URL", "LicenceCommands"]
 
 DOWNLOAD_BASE_URL = "https://download.ledger.example"
+#: Far above any real bitness (32, 64); keeps a huge int out of error messages.
+MAX_BITNESS = 1024
 
 
 class LicenceCommands(LedgerCore):
+    @guarded
     def view_key(self, actor: Actor, order_id: UUID) -> str:
-        """Return the licence key; the view is recorded before the key is decrypted."""
+        """Return the licence key; the view is recorded before the key is handed out.
+
+        The key is opened first, so a key that cannot be opened (its data key
+        missing, the store opened without the key it is wrapped under) records
+        nothing and raises `ConfigurationError`.
+        """
         actor = inputs.actor(actor)
         order_id = _validate.uuid("order_id", order_id)
         uow = self._uow
         with uow.command("view_key", actor, order_id=str(order_id)):
             licence = self._visible_licence(actor, order_id)
             access.require_key_handler(actor, "view licence keys")
-            uow.save(licence.view_key(actor.user, uow.now()))
-            return self._vault.open(order_id, licence.key_ciphertext)
+            record = licence.view_key(actor.user, uow.now())
+            key = self._vault.open(order_id, licence.key_ciphertext, licence.sealed_under)
+            uow.save(record)
+            return key
 
+    @guarded
     def download(
         self, actor: Actor, order_id: UUID, version: str, language: str, bitness: int
     ) -> DownloadLink:
         """A download link valid for 14 days; the download is recorded."""
         return self._hand_out_link("download", actor, order_id, version, language, bitness)
 
+    @guarded
     def copy_link(
         self, actor: Actor, order_id: UUID, version: str, language: str, bitness: int
     ) -> DownloadLink:
@@ -48,7 +61,7 @@ class LicenceCommands(LedgerCore):
         order_id = _validate.uuid("order_id", order_id)
         _validate.text("version", version)
         _validate.text("language", language)
-        _validate.integer("bitness", bitness, minimum=0)
+        _validate.integer("bitness", bitness, minimum=0, maximum=MAX_BITNESS)
         uow = self._uow
         with uow.command(command, actor, order_id=str(order_id)):
             licence = self._visible_licence(actor, order_id)

@@ -10,7 +10,7 @@ from ledger.aggregates.base import derived_id
 from ledger.aggregates.order import purchase_fingerprint
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import AccessDenied
+from ledger.faults import guarded
 from ledger.keys import generate_mak
 from ledger.money import Money
 from ledger.policies import access
@@ -20,6 +20,7 @@ __all__ = ["OrderCommands"]
 
 
 class OrderCommands(LedgerCore):
+    @guarded
     def purchase(
         self,
         actor: Actor,
@@ -36,6 +37,7 @@ class OrderCommands(LedgerCore):
         product = inputs.instance("product", product, Product)
         quantity = _validate.integer("quantity", quantity, minimum=1, maximum=inputs.MAX_QUANTITY)
         unit_price = inputs.positive_money("unit_price", unit_price)
+        inputs.order_total(unit_price, quantity)
         activation = inputs.activation(activation)
         idempotency_key = _validate.optional_text("idempotency_key", idempotency_key)
 
@@ -43,26 +45,32 @@ class OrderCommands(LedgerCore):
         with uow.command("purchase", actor, tenant_id=str(tenant_id)) as context:
             tenant = self._visible_tenant(actor, tenant_id)
             access.require_partner_role(actor, access.PURCHASERS, "buy")
+            assert actor.partner_id is not None
+            partner_id = actor.partner_id
             fingerprint = purchase_fingerprint(tenant_id, product, quantity, unit_price, activation)
             order_id = (
                 uuid4()
                 if idempotency_key is None
-                else derived_id("order", tenant.partner_id, idempotency_key)
+                else derived_id("order", partner_id, idempotency_key)
             )
             context["order_id"] = str(order_id)
+            attempts = [0]
 
             def attempt() -> UUID:
-                if idempotency_key is not None:
+                attempts[0] += 1
+                # A keyed order may exist from an earlier call; an unkeyed one only if an
+                # earlier attempt of this call committed before its connection failed.
+                if idempotency_key is not None or attempts[0] > 1:
                     previous = uow.get(order_id, Order)
                     if previous is not None:
-                        previous.confirm_replay(fingerprint, idempotency_key)
+                        previous.confirm_replay(fingerprint, idempotency_key or "")
                         context["replayed"] = True
                         return order_id
                 now = uow.now()
                 order = Order.purchase(
                     order_id=order_id,
-                    partner_id=tenant.partner_id,
-                    customer=tenant.customer,
+                    partner_id=partner_id,
+                    customer=tenant.customer_for(partner_id),
                     product=product,
                     quantity=quantity,
                     unit_price=unit_price,
@@ -82,15 +90,16 @@ class OrderCommands(LedgerCore):
 
             return uow.retrying(attempt)
 
+    @guarded
     def cancellation_status(self, actor: Actor, order_id: UUID) -> CancellationStatus:
         """R9: cancellable and for how long, or why not; for any partner user of the order."""
         actor = inputs.actor(actor)
         order_id = _validate.uuid("order_id", order_id)
         order = self._visible_order(actor, order_id)
-        if not actor.is_partner_user:
-            raise AccessDenied(f"{actor.user} may not ask about cancellation")
+        access.require_partner_user(actor, "ask whether an order can be cancelled")
         return order.cancellation_status(self._uow.now())
 
+    @guarded
     def cancel(self, actor: Actor, order_id: UUID) -> Cancellation:
         """R6–R8: Cancelled, CreditIssued and KeysRevoked in one write."""
         actor = inputs.actor(actor)

@@ -12,7 +12,7 @@ from uuid import UUID
 from ledger import _validate
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import AccessDenied
+from ledger.faults import guarded
 from ledger.policies import access
 from ledger.projections import activity_log, monthly_credits, software_list
 from ledger.values import ActivityEntry, Actor, CreditStatement, SoftwareItem
@@ -21,31 +21,38 @@ __all__ = ["ViewQueries"]
 
 
 class ViewQueries(LedgerCore):
+    @guarded
     def software(self, actor: Actor, tenant_id: UUID) -> list[SoftwareItem]:
-        """The customer's software list, cancelled and refunded orders included."""
+        """The customer's software list, cancelled and refunded orders included.
+
+        A partner user sees its own partner's orders for the tenant; the
+        tenant's customer global admin sees the orders of every partner
+        that registered it (R11).
+        """
         actor = inputs.actor(actor)
         tenant_id = _validate.uuid("tenant_id", tenant_id)
         self._visible_tenant(actor, tenant_id)
-        customer_admin = actor.is_customer_user and actor.has_any(*access.CUSTOMER_KEY_HANDLERS)
-        if not (actor.is_partner_user or customer_admin):
-            raise AccessDenied(f"{actor.user} may not read the software list")
-        self._updater.catch_up()
-        return software_list.for_tenant(self._query, tenant_id)
+        access.require_software_reader(actor)
+        self._catch_up()
+        # A partner sees its own orders for the tenant; the tenant's users see every partner's.
+        return software_list.for_tenant(self._query, tenant_id, actor.partner_id)
 
+    @guarded
     def activity_log(self, actor: Actor, start: date, end: date) -> list[ActivityEntry]:
         """R5: key views, downloads and link copies on the partner's orders, oldest first."""
         actor = inputs.actor(actor)
         start_day, end_day = _validate.day_range(start, end)
         access.require_partner_role(actor, access.ACTIVITY_READERS, "read the activity log")
         assert actor.partner_id is not None
-        self._updater.catch_up()
+        self._catch_up()
         return activity_log.for_partner(self._query, actor.partner_id, start_day, end_day)
 
+    @guarded
     def monthly_credits(self, actor: Actor, month: str) -> CreditStatement:
         """Credits issued in a UTC month (``"YYYY-MM"``), with totals per currency."""
         actor = inputs.actor(actor)
         month = _validate.month("month", month)
         access.require_partner_role(actor, access.CREDIT_READERS, "read monthly credits")
         assert actor.partner_id is not None
-        self._updater.catch_up()
+        self._catch_up()
         return monthly_credits.for_month(self._query, actor.partner_id, month)

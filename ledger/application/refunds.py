@@ -8,7 +8,8 @@ from ledger import _validate
 from ledger.aggregates import Order, Refund, Tenant
 from ledger.application import inputs
 from ledger.application.core import LedgerCore
-from ledger.errors import AccessDenied, InvalidInput, RefundNotFound
+from ledger.errors import InvalidInput, RefundNotFound
+from ledger.faults import guarded
 from ledger.money import Money
 from ledger.policies import access
 from ledger.projections import refund_requests
@@ -18,6 +19,7 @@ __all__ = ["RefundCommands"]
 
 
 class RefundCommands(LedgerCore):
+    @guarded
     def request_refund(
         self,
         actor: Actor,
@@ -77,10 +79,13 @@ class RefundCommands(LedgerCore):
         if tenant_id is not None and tenant_id != order.tenant_id:
             raise InvalidInput("tenant_id", "is not the tenant of this order")
         if domain is not None:
+            # The domain as the order's partner registered the tenant.
             tenant = self._uow.get(Tenant.id_for(order.tenant_id), Tenant)
-            if tenant is None or tenant.customer.domain != domain:
+            known = None if tenant is None else tenant.registrations.get(order.partner_id)
+            if known is None or known.domain != domain:
                 raise InvalidInput("domain", "is not the domain of this order's tenant")
 
+    @guarded
     def resolve_refund(
         self, actor: Actor, refund_id: UUID, *, approve: bool, amount: Money | None = None
     ) -> RefundRequest:
@@ -114,19 +119,16 @@ class RefundCommands(LedgerCore):
                 uow.save(current, order, licence)
 
             uow.retrying(attempt)
-        self._updater.catch_up()
+        self._catch_up()
         resolved = refund_requests.by_id(self._query, refund_id)
         assert resolved is not None, "the refund was recorded and the views caught up"
         return resolved
 
+    @guarded
     def refunds(self, actor: Actor) -> list[RefundRequest]:
-        """A partner's refund requests; support sees every partner's."""
+        """A partner's refund requests (R11: its ADMIN_AGENT, GLOBAL_ADMIN or
+        ACCOUNT_ADMIN); support sees every partner's."""
         actor = inputs.actor(actor)
-        if actor.is_support:
-            partner_id = None
-        elif actor.partner_id is not None:
-            partner_id = actor.partner_id
-        else:
-            raise AccessDenied(f"{actor.user} may not list refund requests")
-        self._updater.catch_up()
-        return refund_requests.listing(self._query, partner_id)
+        access.require_refund_reader(actor)
+        self._catch_up()
+        return refund_requests.listing(self._query, None if actor.is_support else actor.partner_id)

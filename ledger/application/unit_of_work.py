@@ -11,23 +11,42 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from ledger.errors import ClockError, LedgerError
+from ledger import _validate
+from ledger.errors import ClockError, InvalidInput, LedgerError
 from ledger.eventstore import EventStore
 from ledger.values import Actor
 
-__all__ = ["MAX_WRITE_ATTEMPTS", "Clock", "UnitOfWork"]
+__all__ = ["MAX_WRITE_ATTEMPTS", "Clock", "UnitOfWork", "read_clock"]
 
 MAX_WRITE_ATTEMPTS = 20
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+
+
+def read_clock(clock: Clock) -> datetime:
+    """R16: call the clock once; an aware datetime in range as UTC, else `ClockError`.
+
+    The clock is user code: whatever it raises or returns instead, no command
+    goes on to record a time it cannot keep.
+    """
+    try:
+        now: object = clock()
+    except Exception as error:
+        raise ClockError(f"the clock raised {type(error).__name__}: {error}") from error
+    try:
+        return _validate.recordable_time("clock", now)
+    except InvalidInput as refused:
+        raise ClockError(
+            f"the clock returned {_validate.shown(now)}, which {refused.problem}"
+        ) from None
 
 
 class UnitOfWork:
@@ -38,13 +57,12 @@ class UnitOfWork:
 
     def now(self) -> datetime:
         """R16: the injected clock's time as aware UTC; anything else is a `ClockError`."""
-        now = self._clock()
-        if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
-            raise ClockError(f"the clock must return an aware datetime, got {now!r}")
-        return now.astimezone(UTC)
+        return read_clock(self._clock)
 
     def get(self, aggregate_id: UUID, kind: type[T]) -> T | None:
         """The aggregate, or None when there is none of that kind under the id."""
+
+        # eventsourcing retries its own reads on a dropped connection (ten times).
         try:
             aggregate: object = self.events.repository.get(aggregate_id)
         except AggregateNotFoundError:

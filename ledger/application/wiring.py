@@ -1,15 +1,42 @@
-"""From a store URL to the parts of a working ledger: event store, views and key vault."""
+"""From a store URL to the parts of a working ledger: event store, views and key vault.
+
+Opening checks everything before it writes anything (R14, R15): the URL,
+the keys given, that an existing SQLite store still has its key file, and
+that the secret key is the store's, before a single row is written.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal, TypeVar
+from uuid import UUID
 
+import structlog
+from eventsourcing.persistence import OperationalError
+
+from ledger import keyfiles
+from ledger.aggregates import Licence
+from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStore
-from ledger.keys import KeyVault
+from ledger.keyring import Keyring
+from ledger.keys import KEY_BYTES, KeyVault, decode_key
 from ledger.projections.views import LedgerViews, construct_views
-from ledger.stores import Store, parse_store_url, resolve_secret_key, schema_migration
+from ledger.stores import Store, parse_store_url, schema_migration
 
-__all__ = ["Parts", "connect"]
+__all__ = ["Parts", "connect", "previous_keys"]
+
+T = TypeVar("T")
+log = structlog.get_logger("ledger")
+
+# Several processes creating one fresh SQLite file meet "database is locked" while
+# the first of them switches it to WAL; they wait their turn.
+_FRESH_STORE_ATTEMPTS = 20
+_FRESH_STORE_PAUSE = 0.05
 
 
 @dataclass(frozen=True)
@@ -18,13 +45,121 @@ class Parts:
     events: EventStore
     views: LedgerViews
     vault: KeyVault
+    keyring: Keyring
+
+    def close(self) -> None:
+        self.events.close()
 
 
-def connect(url: str | None, secret_key: str | bytes | None) -> Parts:
-    """Parse the URL, find the secret key, and create the tables if they are missing."""
+def previous_keys(value: object) -> list[bytes]:
+    """``previous_keys=``: a list (or tuple) of keys, each as `decode_key` reads it."""
+    if isinstance(value, str | bytes | bytearray) or not isinstance(value, list | tuple):
+        raise ConfigurationError("previous_keys must be a list of keys (32 bytes or base64 text)")
+    if len(value) > 100:
+        raise ConfigurationError("previous_keys holds more than 100 keys")
+    return [decode_key(key, f"previous_keys[{n}]") for n, key in enumerate(value)]
+
+
+def connect(url: object, secret_key: object, previous: Iterable[bytes] = ()) -> Parts:
+    """Parse the URL, find the secret key, create missing tables, and check the key."""
     store = parse_store_url(url)
-    vault = KeyVault(resolve_secret_key(store, secret_key))
+    given = keyfiles.given_key(secret_key)
+    if given is None and store.kind == "sqlite":
+        # Decided before connecting, which would create the file: a store that exists
+        # without its key file is refused, never given a fresh key (R14).
+        given = _sqlite_key_file_key(store)
     with schema_migration(store):
-        events = EventStore(env=store.env)
-        views = construct_views(events.factory, store.kind)
-    return Parts(store=store, events=events, views=views, vault=vault)
+        events = _when_unlocked(store, lambda: EventStore(env=store.env))
+        try:
+            views = _when_unlocked(store, lambda: construct_views(events.factory, store.kind))
+            datastore = events.factory.datastore  # type: ignore[attr-defined]
+            keyring = Keyring(datastore, _dialect(store), store.postgres_schema)
+            _when_unlocked(store, keyring.create_tables)
+        except BaseException:
+            events.close()
+            raise
+    try:
+        secret = given if given is not None else _local_key(store, events, keyring)
+        vault = KeyVault.unlock(
+            keyring, secret, previous, legacy=lambda: first_legacy_licence(events)
+        )
+    except BaseException:
+        events.close()
+        raise
+    return Parts(store=store, events=events, views=views, vault=vault, keyring=keyring)
+
+
+def _dialect(store: Store) -> Literal["sqlite", "postgres"]:
+    return "postgres" if store.kind == "postgres" else "sqlite"
+
+
+def _sqlite_key_file_key(store: Store) -> bytes:
+    assert store.key_file is not None
+    assert store.sqlite_path is not None
+    key = keyfiles.read_key_file(store.key_file)
+    if key is not None:
+        return key
+    if _exists_with_data(store):
+        raise ConfigurationError(
+            f"the store {store.sqlite_path} exists but its key file {store.key_file} is missing:"
+            " restore the key file from your backup, or pass secret_key="
+        )
+    return keyfiles.create_key_file(store.key_file)
+
+
+def _exists_with_data(store: Store) -> bool:
+    assert store.sqlite_path is not None
+    try:
+        return store.sqlite_path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def _local_key(store: Store, events: EventStore, keyring: Keyring) -> bytes:
+    """memory: a fresh key; PostgreSQL: the key file on this host, created for a new store."""
+    if store.key_file is None:
+        return os.urandom(KEY_BYTES)
+    key = keyfiles.read_key_file(store.key_file)
+    if key is not None:
+        return key
+    if keyring.recorded_key_id() is not None or (events.recorder.max_notification_id() or 0):
+        raise ConfigurationError(
+            f"the store ({store.description}) exists, but its key file {store.key_file} is"
+            f" missing on this host: pass secret_key= or set {keyfiles.SECRET_KEY_ENV}"
+        )
+    key = keyfiles.create_key_file(store.key_file)
+    log.warning(
+        "secret_key_from_local_file",
+        path=str(store.key_file),
+        hint=f"pass secret_key= or set {keyfiles.SECRET_KEY_ENV} so that every host shares one key",
+    )
+    return key
+
+
+def first_legacy_licence(events: EventStore) -> tuple[UUID, str] | None:
+    """The first licence of the store, if it was sealed under the store key (before v2).
+
+    Licences sealed under the store key all come before the first one sealed under
+    a data key, so the first ``Licence.Issued`` tells whether there are any.
+    """
+    found = events.recorder.select_notifications(start=None, limit=1, topics=[Licence.Issued.TOPIC])
+    if not found:
+        return None
+    with contextlib.suppress(LedgerError):
+        issued = events.mapper.to_domain_event(found[0])
+        if isinstance(issued, Licence.Issued) and issued.sealed_under == "store_key":
+            return issued.order_id, issued.key_ciphertext
+    return None
+
+
+def _when_unlocked(store: Store, step: Callable[[], T]) -> T:
+    if store.kind != "sqlite":
+        return step()
+    for attempt in range(_FRESH_STORE_ATTEMPTS):
+        try:
+            return step()
+        except (sqlite3.OperationalError, OperationalError) as error:
+            if "locked" not in str(error) or attempt == _FRESH_STORE_ATTEMPTS - 1:
+                raise
+            time.sleep(_FRESH_STORE_PAUSE * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -16,15 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from ledger._validate import shown
 from ledger.errors import InvalidInput
 from ledger.money import Money
 from ledger.values import ProductKind
 
 ONE_DAY = timedelta(days=1)
 DEFAULT_WINDOW = timedelta(days=30)
+#: The longest window a policy may set: a century keeps every deadline a datetime.
+MAX_WINDOW = timedelta(days=36_525)
 
 __all__ = [
     "CancellationPolicy",
+    "MAX_WINDOW",
     "ONE_DAY",
     "credit_for_cancellation",
     "days_left",
@@ -39,12 +43,24 @@ class CancellationPolicy:
     windows: Mapping[ProductKind, timedelta] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for kind, window in self.windows.items():
+        if not isinstance(self.windows, Mapping):
+            raise InvalidInput(
+                "windows",
+                f"must be a mapping of ProductKind to timedelta, got {type(self.windows).__name__}",
+            )
+        try:
+            items = list(self.windows.items())
+        except Exception:  # a Mapping is user code
+            raise InvalidInput("windows", "cannot be read as a mapping") from None
+        for kind, window in items:
             if not isinstance(kind, ProductKind):
-                raise InvalidInput("windows", f"{kind!r} is not a ProductKind")
-            if not isinstance(window, timedelta) or window <= timedelta(0):
-                raise InvalidInput("windows", f"the window for {kind} must be a positive timedelta")
-        object.__setattr__(self, "windows", MappingProxyType(dict(self.windows)))
+                raise InvalidInput("windows", f"{shown(kind)} is not a ProductKind")
+            if not isinstance(window, timedelta) or not timedelta(0) < window <= MAX_WINDOW:
+                raise InvalidInput(
+                    "windows",
+                    f"the window for {kind} must be a timedelta above zero, at most 100 years",
+                )
+        object.__setattr__(self, "windows", MappingProxyType(dict(items)))
 
     @classmethod
     def default(cls) -> CancellationPolicy:

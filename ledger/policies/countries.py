@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import pycountry
 
+from ledger._validate import shown
 from ledger.errors import InvalidInput
 
 # Kosovo has no ISO 3166-1 code; Microsoft and the EU use the user-assigned XK.
@@ -24,5 +25,5 @@ def validate_market(field: str, value: object) -> str:
             field, f"must be a str ISO 3166-1 alpha-2 code, got {type(value).__name__}"
         )
     if value not in all_markets():
-        raise InvalidInput(field, f"{value!r} is not an ISO 3166-1 alpha-2 market")
+        raise InvalidInput(field, f"{shown(value)} is not an ISO 3166-1 alpha-2 market")
     return value

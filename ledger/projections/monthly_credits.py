@@ -7,7 +7,7 @@ from uuid import UUID
 
 from ledger.aggregates import Order
 from ledger.aggregates.base import LedgerEvent
-from ledger.money import Money
+from ledger.money import Money, stored_minor_units, stored_money
 from ledger.projections.sql import Query, Statement, parse_timestamp, timestamp
 from ledger.values import CreditLine, CreditStatement
 
@@ -60,7 +60,7 @@ def for_month(query: Query, partner_id: str, month: str) -> CreditStatement:
         CreditLine(
             order_id=UUID(row["order_id"]),
             tenant_id=UUID(row["tenant_id"]),
-            amount=Money.from_minor_units(row["amount_minor"], row["currency"]),
+            amount=stored_minor_units(row["amount_minor"], row["currency"]),
             issued_at=parse_timestamp(row["issued_at"]),
             reason=row["reason"],
         )
@@ -69,5 +69,5 @@ def for_month(query: Query, partner_id: str, month: str) -> CreditStatement:
     totals: dict[str, Money] = {}
     for line in lines:
         currency = line.amount.currency
-        totals[currency] = totals.get(currency, Money.zero(currency)) + line.amount
+        totals[currency] = totals.get(currency, stored_money("0", currency)) + line.amount
     return CreditStatement(month=month, lines=lines, totals=dict(sorted(totals.items())))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from ledger.aggregates import Refund
 from ledger.aggregates.base import LedgerEvent
-from ledger.money import Money
+from ledger.money import stored_minor_units, stored_money
 from ledger.projections.sql import (
     Query,
     Row,
@@ -48,7 +48,7 @@ def _(event: Refund.Requested, position: int) -> list[Statement]:
                 event.partner_id,
                 str(event.tenant_id),
                 event.currency,
-                Money(event.amount, event.currency).minor_units,
+                stored_money(event.amount, event.currency).minor_units,
                 event.reason,
                 event.contact_name,
                 event.contact_email,
@@ -72,7 +72,7 @@ def _(event: Refund.Approved, position: int) -> list[Statement]:
             "UPDATE {ledger_refunds} SET status = 'approved', approved_minor = ?,"
             " resolved_by = ?, resolved_at = ? WHERE refund_id = ?",
             (
-                Money(event.amount, event.currency).minor_units,
+                stored_money(event.amount, event.currency).minor_units,
                 event.user,
                 timestamp(event.timestamp),
                 str(event.originator_id),
@@ -100,7 +100,7 @@ def _to_value(row: Row) -> RefundRequest:
         order_id=UUID(row["order_id"]),
         tenant_id=UUID(row["tenant_id"]),
         partner_id=row["partner_id"],
-        amount=Money.from_minor_units(row["amount_minor"], currency),
+        amount=stored_minor_units(row["amount_minor"], currency),
         reason=row["reason"],
         contact_name=row["contact_name"],
         contact_email=row["contact_email"],
@@ -109,7 +109,7 @@ def _to_value(row: Row) -> RefundRequest:
         requested_by=row["requested_by"],
         requested_at=parse_timestamp(row["requested_at"]),
         status=row["status"],
-        approved_amount=None if approved is None else Money.from_minor_units(approved, currency),
+        approved_amount=None if approved is None else stored_minor_units(approved, currency),
         resolved_by=row["resolved_by"],
         resolved_at=parse_optional_timestamp(row["resolved_at"]),
     )

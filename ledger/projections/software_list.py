@@ -7,7 +7,7 @@ from uuid import UUID
 
 from ledger.aggregates import Licence, Order
 from ledger.aggregates.base import LedgerEvent
-from ledger.money import Money
+from ledger.money import stored_minor_units, stored_money
 from ledger.projections.sql import (
     Query,
     Statement,
@@ -51,7 +51,7 @@ def _(event: Order.Purchased, position: int) -> list[Statement]:
                 event.kind.value,
                 event.quantity,
                 event.currency,
-                Money(event.total, event.currency).minor_units,
+                stored_money(event.total, event.currency).minor_units,
                 0,
                 int(event.tax_inclusive),
                 "active",
@@ -98,18 +98,26 @@ def _(event: Licence.KeysRevoked, position: int) -> list[Statement]:
     ]
 
 
-def for_tenant(query: Query, tenant_id: UUID) -> list[SoftwareItem]:
-    rows = query(
-        "SELECT * FROM {ledger_software} WHERE tenant_id = ? ORDER BY purchased_at, position",
-        (str(tenant_id),),
-    )
+def for_tenant(query: Query, tenant_id: UUID, partner_id: str | None = None) -> list[SoftwareItem]:
+    """The tenant's orders, oldest first: of one partner, or (None) of every partner."""
+    if partner_id is None:
+        rows = query(
+            "SELECT * FROM {ledger_software} WHERE tenant_id = ? ORDER BY purchased_at, position",
+            (str(tenant_id),),
+        )
+    else:
+        rows = query(
+            "SELECT * FROM {ledger_software} WHERE tenant_id = ? AND partner_id = ?"
+            " ORDER BY purchased_at, position",
+            (str(tenant_id), partner_id),
+        )
     return [
         SoftwareItem(
             order_id=UUID(row["order_id"]),
             product_id=row["product_id"],
             title=row["title"],
             quantity=row["quantity"],
-            total=Money.from_minor_units(row["total_minor"], row["currency"]),
+            total=stored_minor_units(row["total_minor"], row["currency"]),
             tax_inclusive=bool(row["tax_inclusive"]),
             status=row["status"],
             key_available=bool(row["key_available"]),
@@ -118,7 +126,7 @@ def for_tenant(query: Query, tenant_id: UUID) -> list[SoftwareItem]:
             tenant_id=UUID(row["tenant_id"]),
             sku_id=row["sku_id"],
             kind=ProductKind(row["kind"]),
-            credited=Money.from_minor_units(row["credited_minor"], row["currency"]),
+            credited=stored_minor_units(row["credited_minor"], row["currency"]),
         )
         for row in rows
     ]

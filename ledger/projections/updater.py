@@ -21,6 +21,9 @@ BATCH_SIZE = 500
 # A busy SQLite writer or a racing projector: back off briefly, then re-read the position.
 MAX_CONFLICTS = 50
 BACKOFF_SECONDS = 0.01
+# An OperationalError comes after the store's own lock timeout (or from a dropped
+# connection): a few more tries, not fifty waits of the whole timeout.
+MAX_STORE_FAULTS = 3
 
 
 class ViewUpdater:
@@ -41,6 +44,7 @@ class ViewUpdater:
         """Apply every event recorded so far; returns how many this call applied."""
         applied = 0
         conflicts = 0
+        faults = 0
         with self._lock:
             while True:
                 position = self.position()
@@ -52,9 +56,10 @@ class ViewUpdater:
                 decoded = [(self.decode(notification), notification) for notification in batch]
                 try:
                     self._views.apply(decoded, Tracking(self._events.name, batch[-1].id))
-                except (IntegrityError, OperationalError):
+                except (IntegrityError, OperationalError) as error:
                     conflicts += 1
-                    if conflicts > MAX_CONFLICTS:
+                    faults += isinstance(error, OperationalError)
+                    if conflicts > MAX_CONFLICTS or faults > MAX_STORE_FAULTS:
                         raise
                     time.sleep(BACKOFF_SECONDS * conflicts)
                     continue

@@ -83,6 +83,8 @@ __all__ = [
 
 DAY = timedelta(days=1)
 LINK_LIFETIME = timedelta(days=14)
+#: R15: no unit price or order total above 10^12 major units.
+MAX_AMOUNT = 10**12
 TAX_INCLUSIVE_MARKETS = frozenset({"AU", "BR"})
 
 # Who may do what, as SPEC §1 and R3–R11 say it.
@@ -278,7 +280,10 @@ class ReferenceModel:
 
     def __init__(self, rules: ReferenceRules | None = None) -> None:
         self.rules = rules or ReferenceRules()
+        # R11: each partner registers a tenant for itself. `tenants` keeps the first
+        # registration of each tenant id (the machine draws tenants from it).
         self.tenants: dict[UUID, _Tenant] = {}
+        self.registrations: dict[tuple[str, UUID], Customer] = {}
         self.orders: dict[UUID, ModelOrder] = {}
         self.refunds: dict[UUID, RefundRequest] = {}
         self.idempotency: dict[tuple[str, str], ModelOrder] = {}
@@ -317,25 +322,35 @@ class ReferenceModel:
     def _expect_add_customer(self, actor: Actor, customer: Customer) -> Expected:
         if not _partner_with(actor, CUSTOMER_MANAGERS):
             return AccessDenied
-        known = self.tenants.get(customer.tenant_id)
-        if known is not None and known != _Tenant(str(actor.partner_id), customer):
+        # Only this partner's own registration can conflict; another partner's is never told.
+        known = self.registrations.get((str(actor.partner_id), customer.tenant_id))
+        if known is not None and known != customer:
             return CustomerConflict
         return None
 
+    def _sees_tenant(self, actor: Actor, tenant_id: UUID) -> bool:
+        if actor.partner_id is not None:
+            return (actor.partner_id, tenant_id) in self.registrations
+        registered = tenant_id in self.tenants
+        return registered and (_is_support(actor) or actor.tenant_id == tenant_id)
+
     def _expect_purchase(self, command: Purchase) -> Expected:
-        tenant = self.tenants.get(command.tenant_id)
-        if tenant is None or not _sees(command.actor, tenant.partner_id, command.tenant_id):
+        if (command.unit_price * command.quantity).amount > MAX_AMOUNT:
+            return InvalidInput
+        if not self._sees_tenant(command.actor, command.tenant_id):
             return CustomerNotFound
         if not _partner_with(command.actor, PURCHASERS):
             return AccessDenied
+        partner_id = str(command.actor.partner_id)
         if command.idempotency_key is not None:
-            earlier = self.idempotency.get((tenant.partner_id, command.idempotency_key))
+            earlier = self.idempotency.get((partner_id, command.idempotency_key))
             if earlier is not None:
                 return None if earlier.request == _request(command) else IdempotencyConflict
         if command.activation != "MAK":
             return KmsNotAllowed
+        market = self.registrations[(partner_id, command.tenant_id)].market
         reservation = command.product.kind is ProductKind.AZURE_RESERVATION
-        if reservation and tenant.customer.market in AZURE_RESERVATION_UNAVAILABLE:
+        if reservation and market in AZURE_RESERVATION_UNAVAILABLE:
             return MarketUnavailable
         return None
 
@@ -410,7 +425,10 @@ class ReferenceModel:
                 pass
             case AddCustomer(actor, customer):
                 require_equal(result, customer.tenant_id, "add_customer returns the tenant id")
-                self.tenants[customer.tenant_id] = _Tenant(str(actor.partner_id), customer)
+                self.tenants.setdefault(
+                    customer.tenant_id, _Tenant(str(actor.partner_id), customer)
+                )
+                self.registrations[(str(actor.partner_id), customer.tenant_id)] = customer
             case Purchase():
                 self._record_purchase(command, result, now)
             case ViewKey(actor, order):
@@ -432,9 +450,10 @@ class ReferenceModel:
                 )
 
     def _record_purchase(self, command: Purchase, order_id: UUID, now: datetime) -> None:
-        tenant = self.tenants[command.tenant_id]
+        partner_id = str(command.actor.partner_id)
+        customer = self.registrations[(partner_id, command.tenant_id)]
         key = command.idempotency_key
-        earlier = None if key is None else self.idempotency.get((tenant.partner_id, key))
+        earlier = None if key is None else self.idempotency.get((partner_id, key))
         if earlier is not None:
             require_equal(
                 order_id, earlier.order_id, "a repeated idempotency key returns the first order"
@@ -444,19 +463,19 @@ class ReferenceModel:
             raise ModelMismatch(f"purchase returned the id of an existing order {order_id}")
         order = ModelOrder(
             order_id=order_id,
-            partner_id=tenant.partner_id,
+            partner_id=partner_id,
             tenant_id=command.tenant_id,
             product=command.product,
             quantity=command.quantity,
             unit_price=command.unit_price,
-            tax_inclusive=tenant.customer.market in TAX_INCLUSIVE_MARKETS,
+            tax_inclusive=customer.market in TAX_INCLUSIVE_MARKETS,
             purchased_at=now,
             deadline=self.rules.deadline(command.product.kind, now),
             request=_request(command),
         )
         self.orders[order_id] = order
         if key is not None:
-            self.idempotency[(tenant.partner_id, key)] = order
+            self.idempotency[(partner_id, key)] = order
 
     def _record_key_view(self, actor: Actor, order: ModelOrder, key: str, now: datetime) -> None:
         if order.key is None:
@@ -553,8 +572,13 @@ class ReferenceModel:
             return CancellationStatus(True, days_left, deadline, None, False)
         return CancellationStatus(False, 0, deadline, reason, reason == "window_closed")
 
-    def software(self, tenant_id: UUID) -> list[SoftwareItem]:
-        mine = [o for o in self.orders.values() if o.tenant_id == tenant_id]
+    def software(self, tenant_id: UUID, partner_id: str | None = None) -> list[SoftwareItem]:
+        """The tenant's orders: one partner's, or (None, the tenant's own view) every partner's."""
+        mine = [
+            o
+            for o in self.orders.values()
+            if o.tenant_id == tenant_id and partner_id in (None, o.partner_id)
+        ]
         return [_software_item(o) for o in sorted(mine, key=lambda o: o.purchased_at)]
 
     def activity_log(self, partner_id: str, start: date, end: date) -> list[ActivityEntry]:
