@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,7 @@ from ledger.money import minor_unit_exponent
 from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE, validate_market
 from ledger.testing import (
     DEFAULT_SEED,
+    START,
     AddCustomer,
     Cancel,
     LedgerStateMachine,
@@ -37,9 +39,11 @@ from ledger.testing import (
     scratch_store,
     strategies,
 )
+from ledger.testing.readable import duration
 from tests.support import HalfCredit, Overpaying, customer, eur, partner, product
 
 DAY = timedelta(days=1)
+US = timedelta(microseconds=1)
 AGENT = partner()
 THIRTY_DAYS = {ProductKind.PERPETUAL: 30 * DAY, ProductKind.SUBSCRIPTION: 30 * DAY}
 
@@ -165,6 +169,49 @@ def test_the_default_machine_is_deterministic_for_a_seed() -> None:
 def test_model_mismatch_is_a_test_failure_not_a_ledger_error() -> None:
     assert issubclass(ModelMismatch, AssertionError)
     assert not issubclass(ModelMismatch, LedgerError)
+
+
+# -- the model is an independent oracle ------------------------------------------------------
+
+
+def _model_order(kind: ProductKind, *, deadline: datetime | None, credited: int) -> ModelOrder:
+    return ModelOrder(
+        order_id=uuid4(),
+        partner_id="P1",
+        tenant_id=uuid4(),
+        product=product(kind),
+        quantity=1,
+        unit_price=eur("10.00"),
+        tax_inclusive=False,
+        purchased_at=START,
+        deadline=deadline,
+        request=(),
+        credited_minor=credited,
+    )
+
+
+def test_r9_r10_the_model_calls_a_refunded_order_refunded_only_past_its_window() -> None:
+    model = ReferenceModel()
+    open_window = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1000)
+    # R10 refunds only past the window: inside it, the model still sees an open window,
+    # so a ledger that had refunded there would disagree with it.
+    assert model.status(open_window, START + DAY).cancellable
+    closed = model.status(open_window, START + 30 * DAY)
+    assert (closed.reason, closed.refund_request_possible) == ("refunded", False)
+    partly = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1)
+    status = model.status(partly, START + 30 * DAY)
+    assert (status.reason, status.refund_request_possible) == ("window_closed", True)
+    plan = _model_order(ProductKind.SOFTWARE_PLAN, deadline=None, credited=1000)
+    assert model.status(plan, START).reason == "not_cancellable"
+
+
+def test_durations_read_as_the_rules_write_them() -> None:
+    assert duration(8 * DAY - US) == "8 days − 1 µs"
+    assert duration(7 * DAY + US) == "7 days + 1 µs"
+    assert duration(DAY) == "1 day"
+    assert duration(timedelta(hours=5, minutes=30)) == "5 h 30 min"
+    assert duration(timedelta(days=2, hours=3, seconds=4)) == "2 days 3 h 4 s"
+    assert duration(timedelta(0)) == "0 s"
 
 
 # -- strategies -------------------------------------------------------------------------

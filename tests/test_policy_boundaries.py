@@ -7,12 +7,15 @@ consecutive boundaries neither the deadline nor the credit may change.
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import CancellationPolicy, Money, ProductKind
-from ledger.testing import START
+from ledger.testing import START, ReferenceRules
+from ledger.testing.model import ModelOrder
+from tests.support import product
 
 DAY = timedelta(days=1)
 US = timedelta(microseconds=1)
@@ -71,3 +74,36 @@ def test_r8_the_credit_is_constant_between_two_boundaries(
         return policy.credit(SUBSCRIPTION, total, term, START, START + after)
 
     assert credit(elapsed) == credit(start)
+
+
+@given(term=st.integers(1, 1095), days=st.integers(1, 60))
+def test_the_model_announces_the_same_boundaries_as_the_default_policy(
+    term: int, days: int
+) -> None:
+    windows = {PERPETUAL: days * DAY, SUBSCRIPTION: days * DAY}
+    rules, policy = ReferenceRules(windows), CancellationPolicy(windows)
+    for kind, term_days in ((SUBSCRIPTION, term), (PERPETUAL, None)):
+        assert rules.boundaries(kind, term_days) == policy.boundaries(kind, term_days)
+    assert rules.boundaries(ProductKind.SOFTWARE_PLAN, None) == ()
+
+
+def test_the_model_credit_steps_down_at_each_day_until_the_term_is_used_up() -> None:
+    rules = ReferenceRules()
+    order = ModelOrder(
+        order_id=uuid4(),
+        partner_id="P1",
+        tenant_id=uuid4(),
+        product=product(SUBSCRIPTION, term_days=10),
+        quantity=1,
+        unit_price=Money("10.00", "EUR"),
+        tax_inclusive=False,
+        purchased_at=START,
+        deadline=START + 30 * DAY,
+        request=(),
+    )
+    found = rules.boundaries(SUBSCRIPTION, 10)
+    assert found == (*(d * DAY for d in range(1, 11)), 30 * DAY)
+    for boundary in found[:9]:
+        assert rules.credit(order, START + boundary) < rules.credit(order, START + boundary - US)
+    # Day 10: nothing was left to credit since day 9; from here R8's floor holds.
+    assert rules.credit(order, START + 10 * DAY) == Money("0.00", "EUR")
