@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.errors import (
@@ -169,6 +170,25 @@ def test_the_default_machine_is_deterministic_for_a_seed() -> None:
 def test_model_mismatch_is_a_test_failure_not_a_ledger_error() -> None:
     assert issubclass(ModelMismatch, AssertionError)
     assert not issubclass(ModelMismatch, LedgerError)
+
+
+def test_strategies_show_values_not_lambdas_in_a_failing_example() -> None:
+    class ShowsItsArguments(RuleBasedStateMachine):
+        @rule(
+            price=strategies.unit_prices("EUR"),
+            buyer=strategies.customers(),
+            actor=strategies.actors(),
+        )
+        def fail(self, price: Money, buyer: Customer, actor: Actor) -> None:
+            raise AssertionError("shown")
+
+    with pytest.raises(AssertionError) as caught:
+        run_state_machine_as_test(ShowsItsArguments, settings=settings(database=None))
+    shown = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "Money('" in shown
+    assert "Customer(" in shown
+    assert "lambda" not in shown
+    assert "<unknown>" not in shown
 
 
 # -- the model is an independent oracle ------------------------------------------------------
