@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +28,9 @@ from ledger.testing import (
     START,
     AddCustomer,
     Cancel,
+    Harness,
     LedgerStateMachine,
+    ManualClock,
     ModelMismatch,
     ModelOrder,
     Purchase,
@@ -34,6 +38,7 @@ from ledger.testing import (
     ReferenceRules,
     Scenario,
     ViewKey,
+    Wait,
     event,
     run,
     run_commands,
@@ -41,6 +46,7 @@ from ledger.testing import (
     strategies,
 )
 from ledger.testing.readable import duration
+from ledger.testing.stores import open_test_ledger
 from tests.support import HalfCredit, Overpaying, customer, eur, partner, product
 
 DAY = timedelta(days=1)
@@ -123,20 +129,36 @@ class HalfCreditProgramme(LedgerStateMachine):
         (OverCrediting, "ConfigurationError"),
     ],
 )
-def test_a_broken_policy_is_caught_and_the_seed_printed(
-    machine: type[LedgerStateMachine], symptom: str, capsys: pytest.CaptureFixture[str]
+def test_a_broken_policy_is_caught_with_the_seed_and_the_figures(
+    machine: type[LedgerStateMachine], symptom: str
 ) -> None:
-    with pytest.raises(ModelMismatch, match=symptom):
+    with pytest.raises(ModelMismatch, match=symptom) as caught:
         run(machine, steps=5_000, shrink=False)
-    assert f"with seed {DEFAULT_SEED}" in capsys.readouterr().err
+    message = str(caught.value)
+    assert f"seed {DEFAULT_SEED}" in message
+    assert f"run({machine.__name__}, seed_value=" in message
+    report = caught.value.report
+    assert report is not None
+    assert report.caught
+    assert report.machine == machine.__name__
+    assert 0 < report.steps <= 5_000
+    assert f"caught a disagreement after {report.steps} steps" in message
 
 
-def test_a_shrunk_failure_shows_the_shortest_sequence() -> None:
+def test_a_shrunk_failure_is_told_as_a_given_when_then_story() -> None:
     with pytest.raises(ModelMismatch) as caught:
         run(EightDaysWhereTheTermsSaySeven, steps=2_000, steps_per_example=10)
-    steps = "\n".join(getattr(caught.value, "__notes__", []))
-    assert "state.purchase(" in steps
-    assert "kind=<ProductKind.SUBSCRIPTION" in steps
+    story = str(caught.value)
+    given, rest = story.split("\nGiven\n", 1)[1].split("\nWhen\n", 1)
+    when, then = rest.split("\nThen ", 1)
+    assert "adds customer t1" in given
+    assert "buys o" in given + when
+    assert "SUBSCRIPTION with a" in given + when
+    assert "cancellable_until: expected 2026-11-" in then
+    # Readable values only: no reprs of lambdas, UUIDs, datetimes or Money.
+    for raw in ("lambda", "UUID(", "datetime.", "Money(", "<unknown>"):
+        assert raw not in story
+    assert len(story.splitlines()) < 15  # shrunk: a handful of steps
 
 
 def test_a_sound_custom_credit_policy_passes_with_its_own_reference_rules() -> None:
@@ -223,6 +245,97 @@ def test_r9_r10_the_model_calls_a_refunded_order_refunded_only_past_its_window()
     assert (status.reason, status.refund_request_possible) == ("window_closed", True)
     plan = _model_order(ProductKind.SOFTWARE_PLAN, deadline=None, credited=1000)
     assert model.status(plan, START).reason == "not_cancellable"
+
+
+# -- failure reports -----------------------------------------------------------------------
+
+
+def _harness(led: Ledger, clock: ManualClock, rules: ReferenceRules) -> Harness:
+    return Harness(led, clock, ReferenceModel(rules), rebuild=False)
+
+
+def test_a_diverging_command_is_the_when_of_a_story_with_expected_and_actual() -> None:
+    clock, buyer = ManualClock(), customer()
+    with (
+        scratch_store("memory") as url,
+        open_test_ledger(url, clock, Overpaying(THIRTY_DAYS)) as led,
+    ):
+        harness = _harness(led, clock, ReferenceRules(THIRTY_DAYS))
+        harness.step(AddCustomer(AGENT, buyer))
+        harness.step(Purchase(AGENT, buyer.tenant_id, product(), 2, eur("10.00"), "o1"))
+        harness.step(Wait(8 * DAY - US))
+        with pytest.raises(ModelMismatch) as caught:
+            harness.step(Cancel(AGENT, "o1"))
+    assert str(caught.value) == "\n".join(
+        [
+            "Given",
+            "   1. ann (ADMIN_AGENT at P1) adds customer t1 'Contoso' in NL → done",
+            "   2. ann (ADMIN_AGENT at P1) buys o1 for t1: 2 × PERPETUAL at 10.00 EUR → done",
+            "   3. the clock moves on by 8 days − 1 µs, to 2026-11-10 08:59:59.999999 UTC",
+            "When",
+            "   4. ann (ADMIN_AGENT at P1) cancels o1, 8 days − 1 µs after its purchase",
+            "Then the ledger and the model disagree:",
+            "      expected success, the ledger raised ConfigurationError: the cancellation"
+            " policy credited 40.00 EUR on an order of 20.00 EUR",
+        ]
+    )
+    assert harness.failed_at is not None
+
+
+def test_views_that_differ_are_told_after_the_last_command() -> None:
+    clock, buyer = ManualClock(), customer()
+    eight_days = CancellationPolicy({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 8 * DAY})
+    with scratch_store("memory") as url, open_test_ledger(url, clock, eight_days) as led:
+        harness = _harness(
+            led, clock, ReferenceRules({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 7 * DAY})
+        )
+        harness.step(AddCustomer(AGENT, buyer))
+        subscription = product(ProductKind.SUBSCRIPTION, term_days=30)
+        harness.step(Purchase(AGENT, buyer.tenant_id, subscription, 1, eur("3.00"), "o1"))
+        with pytest.raises(ModelMismatch) as caught:
+            harness.check()
+    story = str(caught.value)
+    assert story.startswith("Given\n   1. ann (ADMIN_AGENT at P1) adds customer t1")
+    assert (
+        "When\n   2. ann (ADMIN_AGENT at P1) buys o1 for t1: 1 × SUBSCRIPTION with a 30-day"
+        in story
+    )
+    assert "Then the views disagree:\n      software list of t1:\n" in story
+    assert (
+        "[0].cancellable_until: expected 2026-11-09 09:00:00 UTC,"
+        " the ledger gave 2026-11-10 09:00:00 UTC"
+    ) in story
+    assert str(buyer.tenant_id) not in story  # ids become the story's aliases
+
+
+def test_a_failing_run_under_pytest_shows_the_story_not_hypothesis_frames(tmp_path: Path) -> None:
+    (tmp_path / "test_eight_days.py").write_text(
+        "from datetime import timedelta\n"
+        "from ledger import CancellationPolicy, ProductKind\n"
+        "from ledger.testing import LedgerStateMachine, ReferenceRules, run\n"
+        "DAY = timedelta(days=1)\n"
+        "TERMS = {ProductKind.PERPETUAL: 30 * DAY, ProductKind.SUBSCRIPTION: 7 * DAY}\n"
+        "class EightDays(LedgerStateMachine):\n"
+        "    policy = CancellationPolicy({**TERMS, ProductKind.SUBSCRIPTION: 8 * DAY})\n"
+        "    reference = ReferenceRules(TERMS)\n"
+        "def test_eight_days():\n"
+        "    run(EightDays, steps=500)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_eight_days.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    out = result.stdout
+    for part in ("run(EightDays, steps=500)", "E       Given", "E       When", "E       Then"):
+        assert part in out
+    assert "caught a disagreement after" in out
+    for noise in ("site-packages", "hypothesis/", "ledger/testing/", "lambda"):
+        assert noise not in out
 
 
 def test_durations_read_as_the_rules_write_them() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.errors import (
@@ -71,6 +71,9 @@ from ledger.values import (
     SoftwareItem,
 )
 
+if TYPE_CHECKING:
+    from ledger.testing.runner import RunReport
+
 __all__ = [
     "ModelMismatch",
     "ModelOrder",
@@ -98,7 +101,13 @@ Expected = type[LedgerError] | None
 
 
 class ModelMismatch(AssertionError):
-    """The ledger and the reference model disagree: a test failure, not a `LedgerError`."""
+    """The ledger and the reference model disagree: a test failure, not a `LedgerError`.
+
+    Raised by `ledger.testing.run`, ``report`` holds the figures it took to
+    catch (steps, examples, seconds, seed); otherwise it is None.
+    """
+
+    report: RunReport | None = None
 
 
 def require_equal(actual: object, expected: object, what: str) -> None:
