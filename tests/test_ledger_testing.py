@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
@@ -28,11 +31,14 @@ from ledger.testing import (
     START,
     AddCustomer,
     Cancel,
+    Command,
     Harness,
     LedgerStateMachine,
     ManualClock,
     ModelMismatch,
     ModelOrder,
+    Outcome,
+    ProductShape,
     Purchase,
     ReferenceModel,
     ReferenceRules,
@@ -47,6 +53,7 @@ from ledger.testing import (
 )
 from ledger.testing.readable import duration
 from ledger.testing.stores import open_test_ledger
+from ledger.testing.targets import OrderTargets
 from tests.support import HalfCredit, Overpaying, customer, eur, partner, product
 
 DAY = timedelta(days=1)
@@ -211,6 +218,57 @@ def test_strategies_show_values_not_lambdas_in_a_failing_example() -> None:
     assert "Customer(" in shown
     assert "lambda" not in shown
     assert "<unknown>" not in shown
+
+
+# -- clock targets and product shapes ------------------------------------------
+
+
+class NinetyDaySubscriptions(LedgerStateMachine):
+    """Adds a clock target and replaces what is bought, through the documented hooks."""
+
+    rebuild_views = False
+    seen: ClassVar[list[tuple[Command, Outcome, datetime]]] = []
+
+    def clock_targets(self, order: ModelOrder) -> Iterable[timedelta]:
+        return (*super().clock_targets(order), 45 * DAY)
+
+    def product_shapes(self) -> st.SearchStrategy[ProductShape]:
+        return st.just(ProductShape(ProductKind.SUBSCRIPTION, 90))
+
+    def run(self, command: Command) -> Outcome:
+        outcome = super().run(command)
+        self.seen.append((command, outcome, self.clock()))
+        return outcome
+
+
+def test_hooks_add_clock_targets_and_product_shapes_of_ones_own() -> None:
+    NinetyDaySubscriptions.seen.clear()
+    run(NinetyDaySubscriptions, steps=600)
+    bought = {
+        outcome.result: (command.product, now)
+        for command, outcome, now in NinetyDaySubscriptions.seen
+        if isinstance(command, Purchase) and outcome.error is None
+    }
+    assert bought
+    assert {p.term_days for p, _ in bought.values()} == {90}
+    assert {p.kind for p, _ in bought.values()} == {ProductKind.SUBSCRIPTION}
+    purchase_times = {now for _, now in bought.values()}
+    landed = [now for command, _, now in NinetyDaySubscriptions.seen if isinstance(command, Wait)]
+    assert any(at - 45 * DAY in purchase_times for at in landed)
+    assert any(at - 45 * DAY + US in purchase_times for at in landed)
+
+
+def test_order_targets_are_a_microsecond_before_and_at_each_boundary_ahead() -> None:
+    targets = OrderTargets.of(START, [DAY, 7 * DAY, 30 * DAY], own=[7 * DAY])
+    assert targets.every == tuple(
+        START + d for d in (DAY - US, DAY, 7 * DAY - US, 7 * DAY, 30 * DAY - US, 30 * DAY)
+    )
+    assert targets.own == (START + 7 * DAY - US, START + 7 * DAY)
+    ahead = targets.after(START + 7 * DAY - US)
+    assert ahead.every == (START + 7 * DAY, START + 30 * DAY - US, START + 30 * DAY)
+    assert ahead.pick(0, own=True) == START + 7 * DAY
+    assert ahead.pick(4, own=False) == START + 30 * DAY - US
+    assert targets.after(START + 7 * DAY).pick(1, own=True) == START + 30 * DAY  # none own left
 
 
 # -- the model is an independent oracle ------------------------------------------------------

@@ -9,6 +9,10 @@
 * `Scenario` — Given/When/Then specs: given this history, when this command,
   then these events or this error.
 
+A disagreement is a `ModelMismatch` that tells the (shrunk) example as a
+Given/When/Then story; the clock aims at every boundary a policy announces
+(`CancellationPolicy.boundaries`).
+
 Needs hypothesis: ``pip install "ledger[testing]"``.
 """
 
@@ -30,6 +34,7 @@ from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
 from ledger.testing.model import ModelMismatch, ModelOrder, ReferenceModel, ReferenceRules
 from ledger.testing.runner import DEFAULT_SEED, RunReport, run, run_commands
+from ledger.testing.shapes import ProductShape
 from ledger.testing.specs import ExpectedEvent, RecordedEvent, Scenario, event
 from ledger.testing.stores import scratch_store
 from ledger.testing.strategies import (
@@ -57,6 +62,7 @@ __all__ = [
     "ModelMismatch",
     "ModelOrder",
     "Outcome",
+    "ProductShape",
     "Purchase",
     "RecordedEvent",
     "ReferenceModel",
