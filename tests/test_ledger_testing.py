@@ -45,6 +45,7 @@ from ledger.testing import (
     Scenario,
     ViewKey,
     Wait,
+    branch_coverage,
     event,
     run,
     run_commands,
@@ -201,110 +202,6 @@ def test_model_mismatch_is_a_test_failure_not_a_ledger_error() -> None:
     assert not issubclass(ModelMismatch, LedgerError)
 
 
-def test_strategies_show_values_not_lambdas_in_a_failing_example() -> None:
-    class ShowsItsArguments(RuleBasedStateMachine):
-        @rule(
-            price=strategies.unit_prices("EUR"),
-            buyer=strategies.customers(),
-            actor=strategies.actors(),
-        )
-        def fail(self, price: Money, buyer: Customer, actor: Actor) -> None:
-            raise AssertionError("shown")
-
-    with pytest.raises(AssertionError) as caught:
-        run_state_machine_as_test(ShowsItsArguments, settings=settings(database=None))
-    shown = "\n".join(getattr(caught.value, "__notes__", []))
-    assert "Money('" in shown
-    assert "Customer(" in shown
-    assert "lambda" not in shown
-    assert "<unknown>" not in shown
-
-
-# -- clock targets and product shapes ------------------------------------------
-
-
-class NinetyDaySubscriptions(LedgerStateMachine):
-    """Adds a clock target and replaces what is bought, through the documented hooks."""
-
-    rebuild_views = False
-    seen: ClassVar[list[tuple[Command, Outcome, datetime]]] = []
-
-    def clock_targets(self, order: ModelOrder) -> Iterable[timedelta]:
-        return (*super().clock_targets(order), 45 * DAY)
-
-    def product_shapes(self) -> st.SearchStrategy[ProductShape]:
-        return st.just(ProductShape(ProductKind.SUBSCRIPTION, 90))
-
-    def run(self, command: Command) -> Outcome:
-        outcome = super().run(command)
-        self.seen.append((command, outcome, self.clock()))
-        return outcome
-
-
-def test_hooks_add_clock_targets_and_product_shapes_of_ones_own() -> None:
-    NinetyDaySubscriptions.seen.clear()
-    run(NinetyDaySubscriptions, steps=600)
-    bought = {
-        outcome.result: (command.product, now)
-        for command, outcome, now in NinetyDaySubscriptions.seen
-        if isinstance(command, Purchase) and outcome.error is None
-    }
-    assert bought
-    assert {p.term_days for p, _ in bought.values()} == {90}
-    assert {p.kind for p, _ in bought.values()} == {ProductKind.SUBSCRIPTION}
-    purchase_times = {now for _, now in bought.values()}
-    landed = [now for command, _, now in NinetyDaySubscriptions.seen if isinstance(command, Wait)]
-    assert any(at - 45 * DAY in purchase_times for at in landed)
-    assert any(at - 45 * DAY + US in purchase_times for at in landed)
-
-
-def test_order_targets_are_a_microsecond_before_and_at_each_boundary_ahead() -> None:
-    targets = OrderTargets.of(START, [DAY, 7 * DAY, 30 * DAY], own=[7 * DAY])
-    assert targets.every == tuple(
-        START + d for d in (DAY - US, DAY, 7 * DAY - US, 7 * DAY, 30 * DAY - US, 30 * DAY)
-    )
-    assert targets.own == (START + 7 * DAY - US, START + 7 * DAY)
-    ahead = targets.after(START + 7 * DAY - US)
-    assert ahead.every == (START + 7 * DAY, START + 30 * DAY - US, START + 30 * DAY)
-    assert ahead.pick(0, own=True) == START + 7 * DAY
-    assert ahead.pick(4, own=False) == START + 30 * DAY - US
-    assert targets.after(START + 7 * DAY).pick(1, own=True) == START + 30 * DAY  # none own left
-
-
-# -- the model is an independent oracle ------------------------------------------------------
-
-
-def _model_order(kind: ProductKind, *, deadline: datetime | None, credited: int) -> ModelOrder:
-    return ModelOrder(
-        order_id=uuid4(),
-        partner_id="P1",
-        tenant_id=uuid4(),
-        product=product(kind),
-        quantity=1,
-        unit_price=eur("10.00"),
-        tax_inclusive=False,
-        purchased_at=START,
-        deadline=deadline,
-        request=(),
-        credited_minor=credited,
-    )
-
-
-def test_r9_r10_the_model_calls_a_refunded_order_refunded_only_past_its_window() -> None:
-    model = ReferenceModel()
-    open_window = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1000)
-    # R10 refunds only past the window: inside it, the model still sees an open window,
-    # so a ledger that had refunded there would disagree with it.
-    assert model.status(open_window, START + DAY).cancellable
-    closed = model.status(open_window, START + 30 * DAY)
-    assert (closed.reason, closed.refund_request_possible) == ("refunded", False)
-    partly = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1)
-    status = model.status(partly, START + 30 * DAY)
-    assert (status.reason, status.refund_request_possible) == ("window_closed", True)
-    plan = _model_order(ProductKind.SOFTWARE_PLAN, deadline=None, credited=1000)
-    assert model.status(plan, START).reason == "not_cancellable"
-
-
 # -- failure reports -----------------------------------------------------------------------
 
 
@@ -403,6 +300,142 @@ def test_durations_read_as_the_rules_write_them() -> None:
     assert duration(timedelta(hours=5, minutes=30)) == "5 h 30 min"
     assert duration(timedelta(days=2, hours=3, seconds=4)) == "2 days 3 h 4 s"
     assert duration(timedelta(0)) == "0 s"
+
+
+def test_strategies_show_values_not_lambdas_in_a_failing_example() -> None:
+    class ShowsItsArguments(RuleBasedStateMachine):
+        @rule(
+            price=strategies.unit_prices("EUR"),
+            buyer=strategies.customers(),
+            actor=strategies.actors(),
+        )
+        def fail(self, price: Money, buyer: Customer, actor: Actor) -> None:
+            raise AssertionError("shown")
+
+    with pytest.raises(AssertionError) as caught:
+        run_state_machine_as_test(ShowsItsArguments, settings=settings(database=None))
+    shown = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "Money('" in shown
+    assert "Customer(" in shown
+    assert "lambda" not in shown
+    assert "<unknown>" not in shown
+
+
+# -- clock targets, product shapes, branch coverage ------------------------------------------
+
+
+class NinetyDaySubscriptions(LedgerStateMachine):
+    """Adds a clock target and replaces what is bought, through the documented hooks."""
+
+    rebuild_views = False
+    seen: ClassVar[list[tuple[Command, Outcome, datetime]]] = []
+
+    def clock_targets(self, order: ModelOrder) -> Iterable[timedelta]:
+        return (*super().clock_targets(order), 45 * DAY)
+
+    def product_shapes(self) -> st.SearchStrategy[ProductShape]:
+        return st.just(ProductShape(ProductKind.SUBSCRIPTION, 90))
+
+    def run(self, command: Command) -> Outcome:
+        outcome = super().run(command)
+        self.seen.append((command, outcome, self.clock()))
+        return outcome
+
+
+def test_hooks_add_clock_targets_and_product_shapes_of_ones_own() -> None:
+    NinetyDaySubscriptions.seen.clear()
+    run(NinetyDaySubscriptions, steps=600)
+    bought = {
+        outcome.result: (command.product, now)
+        for command, outcome, now in NinetyDaySubscriptions.seen
+        if isinstance(command, Purchase) and outcome.error is None
+    }
+    assert bought
+    assert {p.term_days for p, _ in bought.values()} == {90}
+    assert {p.kind for p, _ in bought.values()} == {ProductKind.SUBSCRIPTION}
+    purchase_times = {now for _, now in bought.values()}
+    landed = [now for command, _, now in NinetyDaySubscriptions.seen if isinstance(command, Wait)]
+    assert any(at - 45 * DAY in purchase_times for at in landed)
+    assert any(at - 45 * DAY + US in purchase_times for at in landed)
+
+
+def test_order_targets_are_a_microsecond_before_and_at_each_boundary_ahead() -> None:
+    targets = OrderTargets.of(START, [DAY, 7 * DAY, 30 * DAY], own=[7 * DAY])
+    assert targets.every == tuple(
+        START + d for d in (DAY - US, DAY, 7 * DAY - US, 7 * DAY, 30 * DAY - US, 30 * DAY)
+    )
+    assert targets.own == (START + 7 * DAY - US, START + 7 * DAY)
+    ahead = targets.after(START + 7 * DAY - US)
+    assert ahead.every == (START + 7 * DAY, START + 30 * DAY - US, START + 30 * DAY)
+    assert ahead.pick(0, own=True) == START + 7 * DAY
+    assert ahead.pick(4, own=False) == START + 30 * DAY - US
+    assert targets.after(START + 7 * DAY).pick(1, own=True) == START + 30 * DAY  # none own left
+
+
+def _sign(number: int) -> str:
+    if number > 0:
+        return "+"
+    if number < 0:
+        return "-"
+    return "0"
+
+
+def test_branch_coverage_counts_both_outcomes_of_every_condition() -> None:
+    with branch_coverage(_sign) as measured:
+        _sign(5)
+    assert measured.per_function() == {"_sign": (1, 4)}
+    assert len(measured.missed) == 3
+    with branch_coverage(_sign) as measured:
+        for number in (5, -5, 0):
+            _sign(number)
+    assert measured.per_function() == {"_sign": (4, 4)}
+    assert measured.ratio == 1.0
+    assert str(measured) == "_sign: 4 of 4 branch outcomes (100 %)"
+
+
+def test_branch_coverage_names_what_was_never_taken() -> None:
+    with branch_coverage(_sign) as measured:
+        _sign(-5)
+    head, *never = str(measured).splitlines()
+    assert head == "_sign: 2 of 4 branch outcomes (50 %)"
+    assert len(never) == 2
+    assert all(line.startswith("  never: line ") for line in never)
+    assert any("`if number > 0:` → line" in line and '`return "+"`' in line for line in never)
+    assert any("`if number < 0:` → line" in line and '`return "0"`' in line for line in never)
+
+
+# -- the model is an independent oracle ------------------------------------------------------
+
+
+def _model_order(kind: ProductKind, *, deadline: datetime | None, credited: int) -> ModelOrder:
+    return ModelOrder(
+        order_id=uuid4(),
+        partner_id="P1",
+        tenant_id=uuid4(),
+        product=product(kind),
+        quantity=1,
+        unit_price=eur("10.00"),
+        tax_inclusive=False,
+        purchased_at=START,
+        deadline=deadline,
+        request=(),
+        credited_minor=credited,
+    )
+
+
+def test_r9_r10_the_model_calls_a_refunded_order_refunded_only_past_its_window() -> None:
+    model = ReferenceModel()
+    open_window = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1000)
+    # R10 refunds only past the window: inside it, the model still sees an open window,
+    # so a ledger that had refunded there would disagree with it.
+    assert model.status(open_window, START + DAY).cancellable
+    closed = model.status(open_window, START + 30 * DAY)
+    assert (closed.reason, closed.refund_request_possible) == ("refunded", False)
+    partly = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1)
+    status = model.status(partly, START + 30 * DAY)
+    assert (status.reason, status.refund_request_possible) == ("window_closed", True)
+    plan = _model_order(ProductKind.SOFTWARE_PLAN, deadline=None, credited=1000)
+    assert model.status(plan, START).reason == "not_cancellable"
 
 
 # -- strategies -------------------------------------------------------------------------

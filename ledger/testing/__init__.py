@@ -8,6 +8,7 @@
   products, actors and whole command sequences; `run_commands` replays one.
 * `Scenario` — Given/When/Then specs: given this history, when this command,
   then these events or this error.
+* `branch_coverage` — which branches of a policy's ``credit`` a run went down.
 
 A disagreement is a `ModelMismatch` that tells the (shrunk) example as a
 Given/When/Then story; the clock aims at every boundary a policy announces
@@ -30,6 +31,7 @@ from ledger.testing.commands import (
     ViewKey,
     Wait,
 )
+from ledger.testing.coverage import BranchCoverage, branch_coverage
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
 from ledger.testing.model import ModelMismatch, ModelOrder, ReferenceModel, ReferenceRules
@@ -51,6 +53,7 @@ from ledger.testing.strategies import (
 __all__ = [
     "AddCustomer",
     "AskCancellationStatus",
+    "BranchCoverage",
     "Cancel",
     "Command",
     "DEFAULT_SEED",
@@ -75,6 +78,7 @@ __all__ = [
     "ViewKey",
     "Wait",
     "actors",
+    "branch_coverage",
     "command_sequences",
     "currencies",
     "customers",
