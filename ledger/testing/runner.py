@@ -23,6 +23,10 @@ from ledger.testing.stores import open_test_ledger, scratch_store
 __all__ = ["DEFAULT_SEED", "RunReport", "run", "run_commands"]
 
 DEFAULT_SEED = 20261125
+#: Most examples in one round (one seed). Examples run more commands than they
+#: have rule steps, so a round sized from ``steps_per_example`` alone overshot
+#: a 10,000-step run by a third; rounds are sized from what they ran so far.
+MAX_ROUND = 25
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,8 @@ def run(
         return done.new_machine()
 
     while done.steps < steps:
-        wanted = math.ceil((steps - done.steps) / steps_per_example)
         config = settings(
-            max_examples=wanted,
+            max_examples=done.examples_for(steps, steps_per_example),
             stateful_step_count=steps_per_example,
             deadline=None,
             database=None,
@@ -129,6 +132,13 @@ class _Progress:
         instance = self.machine()
         self.round.append(instance)
         return instance
+
+    def examples_for(self, steps: int, steps_per_example: int) -> int:
+        """Examples for the next round: enough for the steps left, at the commands per
+        example seen so far, and at most `MAX_ROUND` so that a run overshoots ``steps``
+        by a round's error at most (a rule may run several commands)."""
+        per_example = self.steps / self.examples if self.steps else steps_per_example
+        return min(MAX_ROUND, math.ceil((steps - self.steps) / max(per_example, 1)))
 
     def next_round(self) -> None:
         self.examples += len(self.round)
