@@ -66,11 +66,13 @@ class Harness:
         # Moving the clock records nothing, so the last check still stands.
         self._checked = self._checked and isinstance(command, Wait)
         now = self.clock()
-        self._named |= self._orders_named(command)
         try:
             outcome = self._run(command, now)
         except ModelMismatch as mismatch:
             raise self._story(Step(self.steps, now, command), str(mismatch)) from None
+        # After the run: a purchase's alias names an order only once it was bought (or a
+        # repeated idempotency key returned an earlier one).
+        self._named |= self._orders_named(command)
         self.history.append(Step(self.steps, now, command, outcome.result, outcome.error))
         return outcome
 
