@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
+from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from ledger import Actor, CancellationPolicy, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.errors import (
@@ -21,25 +28,37 @@ from ledger.money import minor_unit_exponent
 from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE, validate_market
 from ledger.testing import (
     DEFAULT_SEED,
+    START,
     AddCustomer,
     Cancel,
+    Command,
+    Harness,
     LedgerStateMachine,
+    ManualClock,
     ModelMismatch,
     ModelOrder,
+    Outcome,
+    ProductShape,
     Purchase,
     ReferenceModel,
     ReferenceRules,
     Scenario,
     ViewKey,
+    Wait,
+    branch_coverage,
     event,
     run,
     run_commands,
     scratch_store,
     strategies,
 )
+from ledger.testing.readable import duration
+from ledger.testing.stores import open_test_ledger
+from ledger.testing.targets import OrderTargets
 from tests.support import HalfCredit, Overpaying, customer, eur, partner, product
 
 DAY = timedelta(days=1)
+US = timedelta(microseconds=1)
 AGENT = partner()
 THIRTY_DAYS = {ProductKind.PERPETUAL: 30 * DAY, ProductKind.SUBSCRIPTION: 30 * DAY}
 
@@ -118,20 +137,36 @@ class HalfCreditProgramme(LedgerStateMachine):
         (OverCrediting, "ConfigurationError"),
     ],
 )
-def test_a_broken_policy_is_caught_and_the_seed_printed(
-    machine: type[LedgerStateMachine], symptom: str, capsys: pytest.CaptureFixture[str]
+def test_a_broken_policy_is_caught_with_the_seed_and_the_figures(
+    machine: type[LedgerStateMachine], symptom: str
 ) -> None:
-    with pytest.raises(ModelMismatch, match=symptom):
+    with pytest.raises(ModelMismatch, match=symptom) as caught:
         run(machine, steps=5_000, shrink=False)
-    assert f"with seed {DEFAULT_SEED}" in capsys.readouterr().err
+    message = str(caught.value)
+    assert f"seed {DEFAULT_SEED}" in message
+    assert f"run({machine.__name__}, seed_value=" in message
+    report = caught.value.report
+    assert report is not None
+    assert report.caught
+    assert report.machine == machine.__name__
+    assert 0 < report.steps <= 5_000
+    assert f"caught a disagreement after {report.steps} steps" in message
 
 
-def test_a_shrunk_failure_shows_the_shortest_sequence() -> None:
+def test_a_shrunk_failure_is_told_as_a_given_when_then_story() -> None:
     with pytest.raises(ModelMismatch) as caught:
         run(EightDaysWhereTheTermsSaySeven, steps=2_000, steps_per_example=10)
-    steps = "\n".join(getattr(caught.value, "__notes__", []))
-    assert "state.purchase(" in steps
-    assert "kind=<ProductKind.SUBSCRIPTION" in steps
+    story = str(caught.value)
+    given, rest = story.split("\nGiven\n", 1)[1].split("\nWhen\n", 1)
+    when, then = rest.split("\nThen ", 1)
+    assert "adds customer t1" in given
+    assert "buys o" in given + when
+    assert "SUBSCRIPTION with a" in given + when
+    assert "cancellable_until: expected 2026-11-" in then
+    # Readable values only: no reprs of lambdas, UUIDs, datetimes or Money.
+    for raw in ("lambda", "UUID(", "datetime.", "Money(", "<unknown>"):
+        assert raw not in story
+    assert len(story.splitlines()) < 15  # shrunk: a handful of steps
 
 
 def test_a_sound_custom_credit_policy_passes_with_its_own_reference_rules() -> None:
@@ -165,6 +200,242 @@ def test_the_default_machine_is_deterministic_for_a_seed() -> None:
 def test_model_mismatch_is_a_test_failure_not_a_ledger_error() -> None:
     assert issubclass(ModelMismatch, AssertionError)
     assert not issubclass(ModelMismatch, LedgerError)
+
+
+# -- failure reports -----------------------------------------------------------------------
+
+
+def _harness(led: Ledger, clock: ManualClock, rules: ReferenceRules) -> Harness:
+    return Harness(led, clock, ReferenceModel(rules), rebuild=False)
+
+
+def test_a_diverging_command_is_the_when_of_a_story_with_expected_and_actual() -> None:
+    clock, buyer = ManualClock(), customer()
+    with (
+        scratch_store("memory") as url,
+        open_test_ledger(url, clock, Overpaying(THIRTY_DAYS)) as led,
+    ):
+        harness = _harness(led, clock, ReferenceRules(THIRTY_DAYS))
+        harness.step(AddCustomer(AGENT, buyer))
+        harness.step(Purchase(AGENT, buyer.tenant_id, product(), 2, eur("10.00"), "o1"))
+        harness.step(Wait(8 * DAY - US))
+        with pytest.raises(ModelMismatch) as caught:
+            harness.step(Cancel(AGENT, "o1"))
+    assert str(caught.value) == "\n".join(
+        [
+            "Given",
+            "   1. ann (ADMIN_AGENT at P1) adds customer t1 'Contoso' in NL → done",
+            "   2. ann (ADMIN_AGENT at P1) buys o1 for t1: 2 × PERPETUAL at 10.00 EUR → done",
+            "   3. the clock moves on by 8 days − 1 µs, to 2026-11-10 08:59:59.999999 UTC",
+            "When",
+            "   4. ann (ADMIN_AGENT at P1) cancels o1, 8 days − 1 µs after its purchase",
+            "Then the ledger and the model disagree:",
+            "      expected success, the ledger raised ConfigurationError: the cancellation"
+            " policy credited 40.00 EUR on an order of 20.00 EUR",
+        ]
+    )
+    assert harness.failed_at is not None
+
+
+def test_views_that_differ_are_told_after_the_last_command() -> None:
+    clock, buyer = ManualClock(), customer()
+    eight_days = CancellationPolicy({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 8 * DAY})
+    with scratch_store("memory") as url, open_test_ledger(url, clock, eight_days) as led:
+        harness = _harness(
+            led, clock, ReferenceRules({**THIRTY_DAYS, ProductKind.SUBSCRIPTION: 7 * DAY})
+        )
+        harness.step(AddCustomer(AGENT, buyer))
+        subscription = product(ProductKind.SUBSCRIPTION, term_days=30)
+        harness.step(Purchase(AGENT, buyer.tenant_id, subscription, 1, eur("3.00"), "o1"))
+        with pytest.raises(ModelMismatch) as caught:
+            harness.check()
+    story = str(caught.value)
+    assert story.startswith("Given\n   1. ann (ADMIN_AGENT at P1) adds customer t1")
+    assert (
+        "When\n   2. ann (ADMIN_AGENT at P1) buys o1 for t1: 1 × SUBSCRIPTION with a 30-day"
+        in story
+    )
+    assert "Then the views disagree:\n      P1's software list of t1:\n" in story
+    assert (
+        "[0].cancellable_until: expected 2026-11-09 09:00:00 UTC,"
+        " the ledger gave 2026-11-10 09:00:00 UTC"
+    ) in story
+    assert str(buyer.tenant_id) not in story  # ids become the story's aliases
+
+
+def test_a_failing_run_under_pytest_shows_the_story_not_hypothesis_frames(tmp_path: Path) -> None:
+    (tmp_path / "test_eight_days.py").write_text(
+        "from datetime import timedelta\n"
+        "from ledger import CancellationPolicy, ProductKind\n"
+        "from ledger.testing import LedgerStateMachine, ReferenceRules, run\n"
+        "DAY = timedelta(days=1)\n"
+        "TERMS = {ProductKind.PERPETUAL: 30 * DAY, ProductKind.SUBSCRIPTION: 7 * DAY}\n"
+        "class EightDays(LedgerStateMachine):\n"
+        "    policy = CancellationPolicy({**TERMS, ProductKind.SUBSCRIPTION: 8 * DAY})\n"
+        "    reference = ReferenceRules(TERMS)\n"
+        "def test_eight_days():\n"
+        "    run(EightDays, steps=500)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_eight_days.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    out = result.stdout
+    for part in ("run(EightDays, steps=500)", "E       Given", "E       When", "E       Then"):
+        assert part in out
+    assert "caught a disagreement after" in out
+    for noise in ("site-packages", "hypothesis/", "ledger/testing/", "lambda"):
+        assert noise not in out
+
+
+def test_durations_read_as_the_rules_write_them() -> None:
+    assert duration(8 * DAY - US) == "8 days − 1 µs"
+    assert duration(7 * DAY + US) == "7 days + 1 µs"
+    assert duration(DAY) == "1 day"
+    assert duration(timedelta(hours=5, minutes=30)) == "5 h 30 min"
+    assert duration(timedelta(days=2, hours=3, seconds=4)) == "2 days 3 h 4 s"
+    assert duration(timedelta(0)) == "0 s"
+
+
+def test_strategies_show_values_not_lambdas_in_a_failing_example() -> None:
+    class ShowsItsArguments(RuleBasedStateMachine):
+        @rule(
+            price=strategies.unit_prices("EUR"),
+            buyer=strategies.customers(),
+            actor=strategies.actors(),
+        )
+        def fail(self, price: Money, buyer: Customer, actor: Actor) -> None:
+            raise AssertionError("shown")
+
+    with pytest.raises(AssertionError) as caught:
+        run_state_machine_as_test(ShowsItsArguments, settings=settings(database=None))
+    shown = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "Money('" in shown
+    assert "Customer(" in shown
+    assert "lambda" not in shown
+    assert "<unknown>" not in shown
+
+
+# -- clock targets, product shapes, branch coverage ------------------------------------------
+
+
+class NinetyDaySubscriptions(LedgerStateMachine):
+    """Adds a clock target and replaces what is bought, through the documented hooks."""
+
+    rebuild_views = False
+    seen: ClassVar[list[tuple[Command, Outcome, datetime]]] = []
+
+    def clock_targets(self, order: ModelOrder) -> Iterable[timedelta]:
+        return (*super().clock_targets(order), 45 * DAY)
+
+    def product_shapes(self) -> st.SearchStrategy[ProductShape]:
+        return st.just(ProductShape(ProductKind.SUBSCRIPTION, 90))
+
+    def run(self, command: Command) -> Outcome:
+        outcome = super().run(command)
+        self.seen.append((command, outcome, self.clock()))
+        return outcome
+
+
+def test_hooks_add_clock_targets_and_product_shapes_of_ones_own() -> None:
+    NinetyDaySubscriptions.seen.clear()
+    run(NinetyDaySubscriptions, steps=600)
+    bought = {
+        outcome.result: (command.product, now)
+        for command, outcome, now in NinetyDaySubscriptions.seen
+        if isinstance(command, Purchase) and outcome.error is None
+    }
+    assert bought
+    assert {p.term_days for p, _ in bought.values()} == {90}
+    assert {p.kind for p, _ in bought.values()} == {ProductKind.SUBSCRIPTION}
+    purchase_times = {now for _, now in bought.values()}
+    landed = [now for command, _, now in NinetyDaySubscriptions.seen if isinstance(command, Wait)]
+    assert any(at - 45 * DAY in purchase_times for at in landed)
+    assert any(at - 45 * DAY + US in purchase_times for at in landed)
+
+
+def test_order_targets_are_a_microsecond_before_and_at_each_boundary_ahead() -> None:
+    targets = OrderTargets.of(START, [DAY, 7 * DAY, 30 * DAY], own=[7 * DAY])
+    assert targets.every == tuple(
+        START + d for d in (DAY - US, DAY, 7 * DAY - US, 7 * DAY, 30 * DAY - US, 30 * DAY)
+    )
+    assert targets.own == (START + 7 * DAY - US, START + 7 * DAY)
+    ahead = targets.after(START + 7 * DAY - US)
+    assert ahead.every == (START + 7 * DAY, START + 30 * DAY - US, START + 30 * DAY)
+    assert ahead.pick(0, own=True) == START + 7 * DAY
+    assert ahead.pick(4, own=False) == START + 30 * DAY - US
+    assert targets.after(START + 7 * DAY).pick(1, own=True) == START + 30 * DAY  # none own left
+
+
+def _sign(number: int) -> str:
+    if number > 0:
+        return "+"
+    if number < 0:
+        return "-"
+    return "0"
+
+
+def test_branch_coverage_counts_both_outcomes_of_every_condition() -> None:
+    with branch_coverage(_sign) as measured:
+        _sign(5)
+    assert measured.per_function() == {"_sign": (1, 4)}
+    assert len(measured.missed) == 3
+    with branch_coverage(_sign) as measured:
+        for number in (5, -5, 0):
+            _sign(number)
+    assert measured.per_function() == {"_sign": (4, 4)}
+    assert measured.ratio == 1.0
+    assert str(measured) == "_sign: 4 of 4 branch outcomes (100 %)"
+
+
+def test_branch_coverage_names_what_was_never_taken() -> None:
+    with branch_coverage(_sign) as measured:
+        _sign(-5)
+    head, *never = str(measured).splitlines()
+    assert head == "_sign: 2 of 4 branch outcomes (50 %)"
+    assert len(never) == 2
+    assert all(line.startswith("  never: line ") for line in never)
+    assert any("`if number > 0:` → line" in line and '`return "+"`' in line for line in never)
+    assert any("`if number < 0:` → line" in line and '`return "0"`' in line for line in never)
+
+
+# -- the model is an independent oracle ------------------------------------------------------
+
+
+def _model_order(kind: ProductKind, *, deadline: datetime | None, credited: int) -> ModelOrder:
+    return ModelOrder(
+        order_id=uuid4(),
+        partner_id="P1",
+        tenant_id=uuid4(),
+        product=product(kind),
+        quantity=1,
+        unit_price=eur("10.00"),
+        tax_inclusive=False,
+        purchased_at=START,
+        deadline=deadline,
+        request=(),
+        credited_minor=credited,
+    )
+
+
+def test_r9_r10_the_model_calls_a_refunded_order_refunded_only_past_its_window() -> None:
+    model = ReferenceModel()
+    open_window = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1000)
+    # R10 refunds only past the window: inside it, the model still sees an open window,
+    # so a ledger that had refunded there would disagree with it.
+    assert model.status(open_window, START + DAY).cancellable
+    closed = model.status(open_window, START + 30 * DAY)
+    assert (closed.reason, closed.refund_request_possible) == ("refunded", False)
+    partly = _model_order(ProductKind.PERPETUAL, deadline=START + 30 * DAY, credited=1)
+    status = model.status(partly, START + 30 * DAY)
+    assert (status.reason, status.refund_request_possible) == ("window_closed", True)
+    plan = _model_order(ProductKind.SOFTWARE_PLAN, deadline=None, credited=1000)
+    assert model.status(plan, START).reason == "not_cancellable"
 
 
 # -- strategies -------------------------------------------------------------------------

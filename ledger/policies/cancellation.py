@@ -6,6 +6,9 @@ partner programme may switch to without a code change. A kind missing from
 the mapping is never cancellable through the ledger. A different credit rule
 (another proration) is a subclass that overrides `CancellationPolicy.credit`;
 the ledger refuses any credit outside ``0 .. total`` in another currency.
+`CancellationPolicy.boundaries` says where a policy's answers change, so that
+property tests (`ledger.testing`) can look on both sides of every threshold;
+a subclass with a threshold of its own announces it there.
 """
 
 from __future__ import annotations
@@ -92,6 +95,33 @@ class CancellationPolicy:
     ) -> Money:
         """The credit for cancelling at ``now``; R8 unless a subclass says otherwise."""
         return credit_for_cancellation(kind, total, term_days, purchased_at, now)
+
+    def boundaries(self, kind: ProductKind, term_days: int | None) -> tuple[timedelta, ...]:
+        """Durations after purchase at which `deadline` or `credit` may change, ascending.
+
+        The ledger never calls this: it is the policy's statement of its own
+        thresholds, for tests that probe a microsecond before and at each one
+        (`ledger.testing`). A subclass with a threshold of its own (say, no
+        credit from day 7) adds it::
+
+            def boundaries(self, kind, term_days):
+                return tuple(sorted({*super().boundaries(kind, term_days), 7 * ONE_DAY}))
+
+        For R8 that is the window's end and, for a subscription, every whole
+        day inside the window at which the prorated credit steps down (days 1
+        to ``term_days - 1``) or stops at zero (day ``term_days``). Days past
+        the window are left out: cancelling is refused there, so the credit
+        cannot be seen. At most one boundary per day of the window, however
+        long the term; none for a kind that is never cancellable.
+        """
+        window = self.windows.get(kind)
+        if window is None:
+            return ()
+        found = {window}
+        if kind is ProductKind.SUBSCRIPTION and term_days is not None:
+            last_day = min(term_days, math.ceil(window / ONE_DAY))
+            found.update(d * ONE_DAY for d in range(1, last_day + 1) if d * ONE_DAY < window)
+        return tuple(sorted(found))
 
 
 def days_used(purchased_at: datetime, now: datetime) -> int:

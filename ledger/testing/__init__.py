@@ -8,6 +8,11 @@
   products, actors and whole command sequences; `run_commands` replays one.
 * `Scenario` — Given/When/Then specs: given this history, when this command,
   then these events or this error.
+* `branch_coverage` — which branches of a policy's ``credit`` a run went down.
+
+A disagreement is a `ModelMismatch` that tells the (shrunk) example as a
+Given/When/Then story; the clock aims at every boundary a policy announces
+(`CancellationPolicy.boundaries`).
 
 Needs hypothesis: ``pip install "ledger[testing]"``.
 """
@@ -26,10 +31,12 @@ from ledger.testing.commands import (
     ViewKey,
     Wait,
 )
+from ledger.testing.coverage import BranchCoverage, branch_coverage
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
 from ledger.testing.model import ModelMismatch, ModelOrder, ReferenceModel, ReferenceRules
 from ledger.testing.runner import DEFAULT_SEED, RunReport, run, run_commands
+from ledger.testing.shapes import ProductShape
 from ledger.testing.specs import ExpectedEvent, RecordedEvent, Scenario, event
 from ledger.testing.stores import scratch_store
 from ledger.testing.strategies import (
@@ -46,6 +53,7 @@ from ledger.testing.strategies import (
 __all__ = [
     "AddCustomer",
     "AskCancellationStatus",
+    "BranchCoverage",
     "Cancel",
     "Command",
     "DEFAULT_SEED",
@@ -57,6 +65,7 @@ __all__ = [
     "ModelMismatch",
     "ModelOrder",
     "Outcome",
+    "ProductShape",
     "Purchase",
     "RecordedEvent",
     "ReferenceModel",
@@ -69,6 +78,7 @@ __all__ = [
     "ViewKey",
     "Wait",
     "actors",
+    "branch_coverage",
     "command_sequences",
     "currencies",
     "customers",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -11,9 +13,10 @@ from uuid import UUID
 from ledger.application import Ledger
 from ledger.errors import KeyRevoked, LedgerError
 from ledger.testing.clock import ManualClock
-from ledger.testing.commands import Command, Wait
+from ledger.testing.commands import Command, ResolveRefund, Wait
 from ledger.testing.driver import Driver
 from ledger.testing.model import ModelMismatch, ReferenceModel, require_equal
+from ledger.testing.story import Step, outcome, tell
 from ledger.values import Actor, Role
 
 __all__ = ["Harness", "Outcome"]
@@ -33,7 +36,11 @@ def _name(error: type[LedgerError] | None) -> str:
 
 
 class Harness:
-    """Runs each command on the ledger and the model; `check` compares every view."""
+    """Runs each command on the ledger and the model; `check` compares every view.
+
+    Every command is kept as a `Step`, so that a disagreement is raised as a
+    `ModelMismatch` telling the whole example as a Given/When/Then story.
+    """
 
     def __init__(
         self, ledger: Ledger, clock: ManualClock, model: ReferenceModel, *, rebuild: bool = True
@@ -44,14 +51,32 @@ class Harness:
         self.model = model
         self.rebuild = rebuild
         self.steps = 0
+        self.history: list[Step] = []
+        #: When (``time.perf_counter()``) this harness first saw a disagreement, if ever.
+        self.failed_at: float | None = None
         self._checked = False
+        # Cancelled orders whose key was found revoked, and orders named since the last check.
+        self._revoked: set[UUID] = set()
+        self._named: set[UUID] = set()
 
     def step(self, command: Command) -> Outcome:
         """Run one command; raise `ModelMismatch` unless the ledger did what the model says."""
+        __tracebackhide__ = True  # pytest: the story says it all, the frames here add nothing
         self.steps += 1
         # Moving the clock records nothing, so the last check still stands.
         self._checked = self._checked and isinstance(command, Wait)
         now = self.clock()
+        try:
+            outcome = self._run(command, now)
+        except ModelMismatch as mismatch:
+            raise self._story(Step(self.steps, now, command), str(mismatch)) from None
+        # After the run: a purchase's alias names an order only once it was bought (or a
+        # repeated idempotency key returned an earlier one).
+        self._named |= self._orders_named(command)
+        self.history.append(Step(self.steps, now, command, outcome.result, outcome.error))
+        return outcome
+
+    def _run(self, command: Command, now: datetime) -> Outcome:
         resolve_order, resolve_refund = self.driver.order_id, self.driver.refund_id
         expected = self.model.expect(command, now, resolve_order, resolve_refund)
         try:
@@ -59,31 +84,54 @@ class Harness:
         except LedgerError as error:
             if type(error) is not expected:
                 raise ModelMismatch(
-                    f"{command!r}\n  ledger: {type(error).__name__}: {error}\n"
-                    f"  model:  {_name(expected)}"
+                    f"expected {_name(expected)}, the ledger raised {type(error).__name__}: {error}"
                 ) from error
             return Outcome(command, error=type(error))
         if expected is not None:
             raise ModelMismatch(
-                f"{command!r}\n  ledger: success ({result!r})\n  model:  {expected.__name__}"
+                f"expected {expected.__name__}, the ledger succeeded ({outcome(command, result)})"
             )
         self.model.record(command, result, now, resolve_order, resolve_refund)
         return Outcome(command, result=result)
+
+    def _orders_named(self, command: Command) -> set[UUID]:
+        if isinstance(command, ResolveRefund):
+            refund = self.model.refunds.get(self.driver.refund_id(command.refund))
+            return set() if refund is None else {refund.order_id}
+        alias = getattr(command, "order", None)
+        return {self.driver.order_id(alias)} if isinstance(alias, str) else set()
+
+    def _story(self, failing: Step | None, detail: str) -> ModelMismatch:
+        if self.failed_at is None:
+            self.failed_at = time.perf_counter()
+        story = tell(
+            self.history,
+            failing,
+            detail,
+            order_ids=self.driver.order_ids,
+            refund_ids=self.driver.refund_ids,
+        )
+        return ModelMismatch(story)
 
     # -- invariants ----------------------------------------------------------------------
 
     def check(self) -> None:
         """Every view equals the model, the safety rules hold, and views equal a rebuild."""
+        __tracebackhide__ = True
         if self._checked:
             return
-        self.check_software_lists()
-        self.check_partner_views()
-        if self.rebuild:
-            report = self.ledger.audit.rebuild()
-            if not report.matches:
-                differences = "; ".join(report.differences)
-                raise ModelMismatch(f"live views differ from a rebuild: {differences}")
+        try:
+            self.check_software_lists()
+            self.check_partner_views()
+            if self.rebuild:
+                report = self.ledger.audit.rebuild()
+                if not report.matches:
+                    differences = "; ".join(report.differences)
+                    raise ModelMismatch(f"live views differ from a rebuild: {differences}")
+        except ModelMismatch as mismatch:
+            raise self._story(None, str(mismatch)) from None
         self._checked = True
+        self._named.clear()
 
     def check_software_lists(self) -> None:
         """Each tenant's list equals the model; no credit above a total; no key once cancelled."""
@@ -96,8 +144,13 @@ class Harness:
                     raise ModelMismatch(
                         f"order {item.order_id} credited {item.credited} of {item.total}"
                     )
-                if item.status == "cancelled":
+                # Only a command on the order could give its key back: each cancelled
+                # order's key is tried once, and again after any command that names it.
+                # (key_available is compared for every order on every check.)
+                fresh = item.order_id not in self._revoked or item.order_id in self._named
+                if item.status == "cancelled" and fresh:
                     _assert_key_revoked(led, agent, item.order_id)
+                    self._revoked.add(item.order_id)
             require_equal(
                 items,
                 model.software(tenant_id, partner_id),

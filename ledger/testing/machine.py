@@ -13,13 +13,16 @@ by default R8 credits with the policy's windows, because windows are
 configuration, R6), ``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
 ``"sqlite"``, a ``sqlite:///`` or ``postgresql://`` URL; each example gets a
 fresh store there, see `scratch_store`),
-`open_ledger`, and ``rebuild_views`` (compare views with a rebuild after
-every step; on by default).
+`open_ledger`, ``rebuild_views`` (compare views with a rebuild after
+every step; on by default), `clock_targets` (the moments after a purchase the
+clock aims at: every boundary the policy and the model announce) and
+`product_shapes` (the kinds and terms bought).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 from typing import ClassVar
@@ -53,17 +56,26 @@ from ledger.testing.commands import (
     Wait,
 )
 from ledger.testing.harness import Harness, Outcome
-from ledger.testing.model import ReferenceModel, ReferenceRules
+from ledger.testing.model import ModelOrder, ReferenceModel, ReferenceRules
+from ledger.testing.shapes import (
+    LONG_TERM_DAYS,
+    PRICE_PLANS,
+    PROBE_PRICE_PLANS,
+    ProductShape,
+    price_for,
+    product_shapes,
+    terms_around,
+)
 from ledger.testing.stores import open_test_ledger, scratch_store
 from ledger.testing.strategies import customers, markets, unit_prices
-from ledger.values import Actor, Customer, Product, ProductKind, Role
+from ledger.testing.targets import US, OrderTargets, own_thresholds
+from ledger.values import Actor, Customer, ProductKind, Role
 
 __all__ = ["WHO", "LedgerStateMachine"]
 
 PARTNERS = ("P1", "P2")
 # Enough tenants for isolation to matter; more only slow every step's checks.
 MAX_TENANTS = 4
-US = timedelta(microseconds=1)
 
 #: Who acts, relative to the order or tenant in hand. The right actor comes up
 #: most often so that sequences get past the access checks to the rules.
@@ -76,8 +88,6 @@ _ROLE_OF = {
     "admin": Role.GLOBAL_ADMIN,
     "sales": Role.SALES_AGENT,
 }
-CANCELLABLE = (ProductKind.PERPETUAL, ProductKind.SUBSCRIPTION)
-NEVER_CANCELLABLE = (ProductKind.SOFTWARE_PLAN, ProductKind.AZURE_RESERVATION)
 REFUND_AMOUNTS = (
     "total",
     "total",
@@ -92,6 +102,22 @@ REFUND_AMOUNTS = (
 CURRENCIES = ("EUR", "JPY", "KWD")
 # Markets: taxed inclusively (AU), R1-restricted (CN, XK) and ordinary ones.
 MARKETS = st.one_of(st.sampled_from(("NL", "AU", "BR", "CN", "XK", "US")), markets())
+
+
+def _shapes_of(machine: LedgerStateMachine) -> st.SearchStrategy[ProductShape]:
+    # st.runner() is the running machine: its (overridable) hook decides what is bought.
+    return machine._shapes_to_buy()
+
+
+SHAPES = st.runner().flatmap(_shapes_of)
+#: An index to take modulo a list's length. Not ``st.integers``: hypothesis draws
+#: its lower bound about a third of the time, which would aim at the first target.
+ANY_INDEX = st.sampled_from(range(840))
+QUANTITIES = st.integers(1, 100_000) | st.integers(1, 5)
+# Odd small prices on terms of 2 and 4 days make exact halves for R8's rounding.
+UNIT_PRICES = unit_prices(st.sampled_from(CURRENCIES)) | st.sampled_from(
+    tuple(Money.from_minor_units(cents, "EUR") for cents in (1, 5, 15, 25))
+)
 
 
 class LedgerStateMachine(RuleBasedStateMachine):
@@ -110,6 +136,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock()
+        self._policy = self.make_policy()
         with contextlib.ExitStack() as opening:
             # If opening fails, the scratch store is removed at once, not left behind.
             url = opening.enter_context(scratch_store(self.store))
@@ -119,6 +146,9 @@ class LedgerStateMachine(RuleBasedStateMachine):
         self.harness = Harness(self.ledger, self.clock, self.model, rebuild=self.rebuild_views)
         self._counter = 0
         self._last_keyed_purchase: Purchase | None = None
+        self._shapes: st.SearchStrategy[ProductShape] | None = None
+        # Each order's clock targets, worked out once.
+        self._targets: dict[UUID, OrderTargets] = {}
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -128,11 +158,45 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def open_ledger(self, url: str, clock: ManualClock) -> Ledger:
         """The ledger under test; override to pass more options to `Ledger.open`."""
-        return open_test_ledger(url, clock, self.make_policy())
+        return open_test_ledger(url, clock, self._policy)
 
     def make_model(self) -> ReferenceModel:
-        rules = self.reference or ReferenceRules.windows_of(self.make_policy())
+        rules = self.reference or ReferenceRules.windows_of(self._policy)
         return self.model_class(rules)
+
+    def clock_targets(self, order: ModelOrder) -> Iterable[timedelta]:
+        """Durations after ``order``'s purchase that the clock aims at (1 µs before, and at).
+
+        By default every boundary the policy under test announces
+        (`CancellationPolicy.boundaries`) and every one the model does
+        (`ReferenceRules.boundaries`), so a threshold either side forgot is
+        still probed. Add moments of your own::
+
+            def clock_targets(self, order):
+                return (*super().clock_targets(order), timedelta(days=90))
+
+        Called once per order, when the clock first aims at one.
+        """
+        kind, term = order.product.kind, order.product.term_days
+        return {*self._policy.boundaries(kind, term), *self.model.rules.boundaries(kind, term)}
+
+    def product_shapes(self) -> st.SearchStrategy[ProductShape]:
+        """What the purchase rule buys: a `ProductShape` (kind and term) strategy.
+
+        By default every kind, and subscriptions with terms of a day less,
+        the same and a day more than each boundary the policy and the model
+        announce for a long term, usual terms (1 to 1095 days) and any term
+        up to three years. Add shapes of your own::
+
+            def product_shapes(self):
+                return super().product_shapes() | st.just(ProductShape(SUBSCRIPTION, 90))
+        """
+        subscription = ProductKind.SUBSCRIPTION
+        announced = {
+            *self._policy.boundaries(subscription, LONG_TERM_DAYS),
+            *self.model.rules.boundaries(subscription, LONG_TERM_DAYS),
+        }
+        return product_shapes(terms_around(announced))
 
     def teardown(self) -> None:
         self._exit.close()
@@ -153,6 +217,41 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def _owner(self, tenant_id: UUID) -> str:
         tenant = self.model.tenants.get(tenant_id)
         return tenant.partner_id if tenant is not None else PARTNERS[0]
+
+    def _shapes_to_buy(self) -> st.SearchStrategy[ProductShape]:
+        if self._shapes is None:
+            self._shapes = self.product_shapes()
+        return self._shapes
+
+    def _upcoming(self) -> list[tuple[str, OrderTargets]]:
+        """Open orders (not cancelled) with clock targets still ahead, oldest first."""
+        now = self.clock()
+        seen: set[UUID] = set()
+        found = []
+        for alias, order_id in self.harness.driver.order_ids.items():
+            order = self.model.orders.get(order_id)
+            if order is None or order_id in seen or order.cancelled_at is not None:
+                continue
+            seen.add(order_id)  # a repeated idempotency key names the same order again
+            ahead = self._targets_of(order).after(now)
+            if ahead.every:
+                found.append((alias, ahead))
+        return found
+
+    def _targets_of(self, order: ModelOrder) -> OrderTargets:
+        targets = self._targets.get(order.order_id)
+        if targets is None:
+            targets = self._targets[order.order_id] = self._work_out_targets(order)
+        return targets
+
+    def _work_out_targets(self, order: ModelOrder) -> OrderTargets:
+        kind, term = order.product.kind, order.product.term_days
+        policy, rules = self._policy, self.model.rules
+        every = set(self.clock_targets(order))
+        # What `clock_targets` adds beyond the policy and the model is a target of one's own too.
+        announced = {*policy.boundaries(kind, term), *rules.boundaries(kind, term)}
+        own = (every - announced) | own_thresholds(policy, rules, kind, term)
+        return OrderTargets.of(order.purchased_at, every, own & every)
 
     def _order_place(self, alias: str) -> tuple[str, UUID]:
         order = self.model.orders.get(self.harness.driver.order_id(alias))
@@ -201,25 +300,24 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @rule(
         target=orders,
         tenant_id=tenants,
-        # Cancellable kinds twice as often: they carry most of the rules.
-        kind=st.sampled_from(CANCELLABLE * 2 + NEVER_CANCELLABLE),
-        # Terms of 2 and 4 days with odd small prices make exact halves for R8's rounding.
-        term_days=st.sampled_from((1, 2, 4, 7, 30, 31, 365)) | st.integers(1, 1095),
-        quantity=st.integers(1, 100_000) | st.integers(1, 5),
-        unit_price=unit_prices(st.sampled_from(CURRENCIES))
-        | st.builds(Money.from_minor_units, st.sampled_from((1, 5, 15, 25)), st.just("EUR")),
+        shape=SHAPES,
+        quantity=QUANTITIES,
+        unit_price=UNIT_PRICES,
+        price=st.sampled_from(PRICE_PLANS),
         who=st.sampled_from(("agent",) * 4 + ("admin", "admin", "sales", "customer", "rival")),
-        idempotency_key=st.sampled_from((None, None, None, "k1", "k2")),
+        # A shared key ("k1") most often meets different parameters (IdempotencyConflict),
+        # which ends the purchase; a key of its own lets the order go on to the rules.
+        idempotency_key=st.sampled_from((None, None, None, "k1", "a new key")),
         activation=st.sampled_from(("MAK",) * 9 + ("KMS",)),
         retry=st.sampled_from((None,) * 6 + ("as it was", "another quantity", "another price")),
     )
     def purchase(
         self,
         tenant_id: UUID,
-        kind: ProductKind,
-        term_days: int,
+        shape: ProductShape,
         quantity: int,
         unit_price: Money,
+        price: str,
         who: str,
         idempotency_key: str | None,
         activation: str,
@@ -233,23 +331,15 @@ class LedgerStateMachine(RuleBasedStateMachine):
             if retry == "another quantity":
                 last = replace(last, quantity=last.quantity % 100_000 + 1)
             elif retry == "another price":
-                price = last.unit_price
-                last = replace(
-                    last, unit_price=Money.from_minor_units(price.minor_units + 1, price.currency)
-                )
+                before = last.unit_price
+                higher = Money.from_minor_units(before.minor_units + 1, before.currency)
+                last = replace(last, unit_price=higher)
             outcome = self.run(replace(last, order=alias))
             return multiple() if outcome.error else alias
-        downloads = kind is not ProductKind.AZURE_RESERVATION
-        product = Product(
-            product_id=f"PRD-{kind.value}",
-            sku_id="0001",
-            title=kind.value.replace("_", " ").title(),
-            kind=kind,
-            term_days=term_days if kind is ProductKind.SUBSCRIPTION else None,
-            versions=("2024",) if downloads else (),
-            languages=("en-US", "nl-NL") if downloads else (),
-            bitness=(64,) if downloads else (),
-        )
+        product = shape.product()
+        unit_price = price_for(price, unit_price, product.term_days)
+        if idempotency_key == "a new key":
+            idempotency_key = f"key-{alias}"
         actor = self.actor(who, self._owner(tenant_id), tenant_id)
         command = Purchase(
             actor, tenant_id, product, quantity, unit_price, alias, idempotency_key, activation
@@ -261,7 +351,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     @rule(
         delta=st.sampled_from((US, timedelta(hours=1), timedelta(days=1), timedelta(days=6)))
-        | st.integers(1, 10 * 86_400 * 10**6).map(lambda us: timedelta(microseconds=us)),
+        | st.timedeltas(min_value=US, max_value=timedelta(days=10)),
         order=st.none() | orders,
         offset=st.sampled_from((-US, timedelta(0), US, -timedelta(days=1))),
     )
@@ -276,6 +366,76 @@ class LedgerStateMachine(RuleBasedStateMachine):
             if target > self.clock():
                 delta = target - self.clock()
         self.run(Wait(delta))
+
+    @precondition(lambda self: bool(self._upcoming()))
+    @rule(
+        which_order=st.integers(0, 3) | ANY_INDEX,
+        which_target=st.integers(0, 3) | ANY_INDEX,
+        own=st.booleans(),
+        then=st.sampled_from((None, "cancel", "cancel", "ask")),
+    )
+    def move_clock_to_a_boundary(
+        self, which_order: int, which_target: int, own: bool, then: str | None
+    ) -> None:
+        """Land 1 µs before or at one of an open order's `clock_targets` (with ``own``, one
+        of its policy's or model's own thresholds, if it has any); then, perhaps, cancel
+        it there or ask its status, by its partner's admin agent.
+
+        Orders count from the oldest open one and targets from the next one
+        ahead, so a shrunk example names the nearest.
+        """
+        upcoming = self._upcoming()
+        alias, ahead = upcoming[which_order % len(upcoming)]
+        self.run(Wait(ahead.pick(which_target, own=own) - self.clock()))
+        if then is not None:
+            agent = self.actor("agent", *self._order_place(alias))
+            self.run(
+                Cancel(agent, alias) if then == "cancel" else AskCancellationStatus(agent, alias)
+            )
+
+    @rule(
+        target=orders,
+        tenant_id=tenants,
+        batch=st.lists(
+            st.tuples(SHAPES, QUANTITIES, UNIT_PRICES, st.sampled_from(PROBE_PRICE_PLANS)),
+            min_size=1,
+            max_size=4,
+        ),
+        which_target=ANY_INDEX,
+        own=st.booleans(),
+        then=st.sampled_from(("cancel", "cancel", "cancel", "ask")),
+    )
+    def probe_a_boundary(
+        self,
+        tenant_id: UUID,
+        batch: list[tuple[ProductShape, int, Money, str]],
+        which_target: int,
+        own: bool,
+        then: str,
+    ) -> object:
+        """Buy a batch of one to four orders at once (by the tenant's admin agent),
+        move the clock to one of the first one's `clock_targets`, and cancel each there
+        or ask its status: the shortest story that shows a threshold, told with
+        several shapes and prices at the same age, a few times in every example
+        whatever else hypothesis draws."""
+        agent = self.actor("agent", self._owner(tenant_id), tenant_id)
+        bought = []
+        for shape, quantity, drawn, price in batch:
+            alias = self._alias("o")
+            product = shape.product()
+            unit_price = price_for(price, drawn, product.term_days)
+            if not self.run(Purchase(agent, tenant_id, product, quantity, unit_price, alias)).error:
+                bought.append(alias)
+        if not bought:
+            return multiple()
+        targets = self._targets_of(self.model.orders[self.harness.driver.order_id(bought[0])])
+        if targets.every:
+            self.run(Wait(targets.pick(which_target, own=own) - self.clock()))
+        for alias in bought:
+            self.run(
+                Cancel(agent, alias) if then == "cancel" else AskCancellationStatus(agent, alias)
+            )
+        return multiple(*bought)
 
     @rule(order=orders, who=st.sampled_from(WHO))
     def view_key(self, order: str, who: str) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledger.errors import (
@@ -54,6 +54,7 @@ from ledger.testing.commands import (
     ViewKey,
     Wait,
 )
+from ledger.testing.readable import show
 from ledger.values import (
     AccessAction,
     ActivityEntry,
@@ -73,6 +74,9 @@ from ledger.values import (
     Role,
     SoftwareItem,
 )
+
+if TYPE_CHECKING:
+    from ledger.testing.runner import RunReport
 
 __all__ = [
     "ModelMismatch",
@@ -103,7 +107,13 @@ Expected = type[LedgerError] | None
 
 
 class ModelMismatch(AssertionError):
-    """The ledger and the reference model disagree: a test failure, not a `LedgerError`."""
+    """The ledger and the reference model disagree: a test failure, not a `LedgerError`.
+
+    Raised by `ledger.testing.run`, ``report`` holds the figures it took to
+    catch (steps, examples, seconds, seed); otherwise it is None.
+    """
+
+    report: RunReport | None = None
 
 
 def require_equal(actual: object, expected: object, what: str) -> None:
@@ -130,8 +140,8 @@ def _differences(actual: object, expected: object, path: str) -> list[str]:
     if isinstance(actual, sequences) and isinstance(expected, sequences):
         if len(actual) != len(expected):
             return [
-                f"{path or 'items'}: {len(actual)} in the ledger, {len(expected)} in the model:"
-                f"\n    ledger: {actual!r}\n    model:  {expected!r}"
+                f"{path or 'items'}: expected {len(expected)}, the ledger has {len(actual)}:"
+                f"\n    expected: {show(expected)}\n    ledger:   {show(actual)}"
             ]
         return [
             line
@@ -140,7 +150,7 @@ def _differences(actual: object, expected: object, path: str) -> list[str]:
         ]
     if actual == expected:
         return []
-    return [f"{path or 'value'}: ledger {actual!r}, model {expected!r}"]
+    return [f"{path or 'value'}: expected {show(expected)}, the ledger gave {show(actual)}"]
 
 
 def _round_half_even(numerator: int, denominator: int) -> int:
@@ -182,6 +192,28 @@ class ReferenceRules:
     def deadline(self, kind: ProductKind, purchased_at: datetime) -> datetime | None:
         window = self.windows.get(kind)
         return None if window is None else purchased_at + window
+
+    def boundaries(self, kind: ProductKind, term_days: int | None) -> tuple[timedelta, ...]:
+        """Durations after purchase at which the model's answers change.
+
+        The state machine aims the clock at these as well as at the policy's
+        own `CancellationPolicy.boundaries`, so a threshold the policy forgot
+        to announce is still probed. R6: the end of the window. R8: a
+        subscription's credit steps down at each started day while unused
+        days remain, and reaches zero when the term is used up; only the days
+        inside the window can be seen. A subclass with its own credit rule
+        adds its thresholds here.
+        """
+        window = self.windows.get(kind)
+        if window is None:
+            return ()
+        found = [window]
+        if kind is ProductKind.SUBSCRIPTION and term_days is not None:
+            day = DAY
+            while day < window and day <= term_days * DAY:
+                found.append(day)
+                day += DAY
+        return tuple(sorted(found))
 
     def credit(self, order: ModelOrder, now: datetime) -> Money:
         total = order.total
@@ -556,20 +588,38 @@ class ReferenceModel:
     # -- views ---------------------------------------------------------------------------
 
     def status(self, order: ModelOrder, now: datetime) -> CancellationStatus:
-        """R9, plus ``"refunded"`` for an order whose whole total was refunded."""
+        """R9, worked out from R6–R10 as written, not from the ledger's `Order`.
+
+        * R6: an order whose kind has a window may be cancelled once, while
+          ``now < deadline``; a kind without a window never.
+        * R9: while it may, ``days_left`` is ``ceil(remaining / 1 day)``;
+          otherwise 0 and a reason: ``cancelled`` (R6, a second cancel),
+          ``not_cancellable`` (R6, no window) or ``window_closed``. The
+          deadline is shown either way.
+        * R10 allows refund requests only past the window, so a refund of the
+          whole total happens past the window too. Nothing is then left to
+          request: the ledger calls that ``window_closed`` case ``refunded``
+          (docs/decisions.md). The model refines only ``window_closed`` this
+          way, so a fully refunded order inside its window, or of a kind
+          without one, which these rules never produce, would show up as a
+          disagreement instead of agreeing with the ledger.
+        * R9: a refund request is the way forward exactly when the reason is
+          ``window_closed``.
+        """
         deadline = order.deadline
-        reason: CancellationReason
-        if order.cancelled_at is not None:
-            reason = "cancelled"
-        elif order.fully_refunded:
-            reason = "refunded"
-        elif deadline is None:
-            reason = "not_cancellable"
-        elif now >= deadline:
-            reason = "window_closed"
-        else:
+        cancelled = order.cancelled_at is not None
+        if not cancelled and deadline is not None and now < deadline:
             days_left = -((now - deadline) // DAY)  # ceil(remaining / 1 day)
             return CancellationStatus(True, days_left, deadline, None, False)
+        reason: CancellationReason
+        if cancelled:
+            reason = "cancelled"
+        elif deadline is None:
+            reason = "not_cancellable"
+        elif order.refundable.minor_units == 0:
+            reason = "refunded"
+        else:
+            reason = "window_closed"
         return CancellationStatus(False, 0, deadline, reason, reason == "window_closed")
 
     def software(self, tenant_id: UUID, partner_id: str | None = None) -> list[SoftwareItem]:

@@ -17,26 +17,44 @@ from ledger.testing.clock import ManualClock
 from ledger.testing.commands import Command
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
-from ledger.testing.model import ReferenceModel, ReferenceRules
+from ledger.testing.model import ModelMismatch, ReferenceModel, ReferenceRules
 from ledger.testing.stores import open_test_ledger, scratch_store
 
 __all__ = ["DEFAULT_SEED", "RunReport", "run", "run_commands"]
 
 DEFAULT_SEED = 20261125
+#: Most examples in one round (one seed). Examples run more commands than they
+#: have rule steps, so a round sized from ``steps_per_example`` alone overshot
+#: a 10,000-step run by a third; rounds are sized from what they ran so far.
+MAX_ROUND = 25
 
 
 @dataclass(frozen=True)
 class RunReport:
+    """How a run went: ``steps`` commands in ``examples`` examples and ``seconds``.
+
+    For a run that found a disagreement (``caught``, kept as
+    ``ModelMismatch.report``) the figures are those up to the first failing
+    example: the steps and seconds it took to catch, not to shrink.
+    """
+
     machine: str
     store: str
     seed: int
     examples: int
     steps: int
     seconds: float
+    caught: bool = False
 
     def __str__(self) -> str:
+        head = f"{self.machine} on {self.store}"
+        if self.caught:
+            return (
+                f"{head}: caught a disagreement after {self.steps} steps in {self.examples}"
+                f" examples, {self.seconds:.1f} s, seed {self.seed}"
+            )
         return (
-            f"{self.machine} on {self.store}: {self.steps} steps in {self.examples} examples,"
+            f"{head}: {self.steps} steps in {self.examples} examples,"
             f" {self.seconds:.1f} s, seed {self.seed}: the ledger agreed with the model"
         )
 
@@ -52,24 +70,23 @@ def run(
 ) -> RunReport:
     """Run at least ``steps`` commands through ``machine``; raise on the first disagreement.
 
-    Deterministic: the same seed gives the same sequences. On failure the
-    seed is printed to stderr next to hypothesis's minimal failing sequence.
+    Deterministic: the same seed gives the same sequences. A disagreement is
+    raised as a `ModelMismatch` whose message is the (shrunk, unless
+    ``shrink=False``) example told as a Given/When/Then story, headed by the
+    figures to catch it and the seed that reproduces it; its ``report`` holds
+    those figures. Any other error is raised as it is, with the seed printed
+    to stderr.
     """
-    examples = 0
-    executed = 0
-    started = time.perf_counter()
+    __tracebackhide__ = True  # pytest: show the caller's line and the story, not hypothesis
+    done = _Progress(machine, seed_value)
     round_seed = seed_value
-    machines: list[LedgerStateMachine] = []
 
     def factory() -> LedgerStateMachine:
-        instance = machine()
-        machines.append(instance)
-        return instance
+        return done.new_machine()
 
-    while executed < steps:
-        wanted = math.ceil((steps - executed) / steps_per_example)
+    while done.steps < steps:
         config = settings(
-            max_examples=wanted,
+            max_examples=done.examples_for(steps, steps_per_example),
             stateful_step_count=steps_per_example,
             deadline=None,
             database=None,
@@ -82,6 +99,12 @@ def run(
         seeded: Any = seed(round_seed)(factory)
         try:
             run_state_machine_as_test(seeded, settings=config)
+        except ModelMismatch as mismatch:
+            report = done.caught()
+            rerun = f"run({machine.__name__}, seed_value={round_seed}) reproduces it"
+            clean = ModelMismatch(f"{report}; {rerun}\n{mismatch.args[0]}")
+            clean.report = report
+            raise clean from None
         except BaseException:
             print(
                 f"ledger.testing: {machine.__name__} failed on {machine.store} with seed"
@@ -89,18 +112,58 @@ def run(
                 file=sys.stderr,
             )
             raise
-        examples += len(machines)
-        executed += sum(m.steps for m in machines)
-        machines.clear()
+        done.next_round()
         round_seed += 1
-    return RunReport(
-        machine.__name__,
-        machine.store,
-        seed_value,
-        examples,
-        executed,
-        time.perf_counter() - started,
-    )
+    return done.passed()
+
+
+class _Progress:
+    """The machines a run has made, so far: steps and examples, and when one first failed."""
+
+    def __init__(self, machine: type[LedgerStateMachine], seed_value: int) -> None:
+        self.machine = machine
+        self.seed = seed_value
+        self.started = time.perf_counter()
+        self.steps = 0
+        self.examples = 0
+        self.round: list[LedgerStateMachine] = []
+
+    def new_machine(self) -> LedgerStateMachine:
+        instance = self.machine()
+        self.round.append(instance)
+        return instance
+
+    def examples_for(self, steps: int, steps_per_example: int) -> int:
+        """Examples for the next round: enough for the steps left, at the commands per
+        example seen so far, and at most `MAX_ROUND` so that a run overshoots ``steps``
+        by a round's error at most (a rule may run several commands)."""
+        per_example = self.steps / self.examples if self.steps else steps_per_example
+        return min(MAX_ROUND, math.ceil((steps - self.steps) / max(per_example, 1)))
+
+    def next_round(self) -> None:
+        self.examples += len(self.round)
+        self.steps += sum(m.steps for m in self.round)
+        self.round.clear()
+
+    def _report(self, examples: int, steps: int, seconds: float, caught: bool) -> RunReport:
+        name, store = self.machine.__name__, self.machine.store
+        return RunReport(name, store, self.seed, examples, steps, seconds, caught)
+
+    def passed(self) -> RunReport:
+        return self._report(self.examples, self.steps, self._since(time.perf_counter()), False)
+
+    def caught(self) -> RunReport:
+        """Figures up to the first example that failed: hypothesis replays and shrinks after."""
+        first = next(
+            (i for i, m in enumerate(self.round) if m.harness.failed_at is not None),
+            len(self.round) - 1,
+        )
+        failed_at = self.round[first].harness.failed_at or time.perf_counter()
+        steps = self.steps + sum(m.steps for m in self.round[: first + 1])
+        return self._report(self.examples + first + 1, steps, self._since(failed_at), True)
+
+    def _since(self, moment: float) -> float:
+        return moment - self.started
 
 
 def run_commands(

@@ -70,11 +70,19 @@ def money(
     codes = currencies() if currency is None else currency
     if isinstance(codes, str):
         codes = st.just(codes)
-    return st.builds(
-        lambda code, minor: Money.from_minor_units(minor, code),
-        codes,
-        st.integers(min_value=min_minor_units, max_value=max_minor_units),
-    )
+    minor = st.integers(min_value=min_minor_units, max_value=max_minor_units)
+    return _money(minor, codes)
+
+
+# Values are built in ``st.composite`` functions: a failing example then shows
+# the value itself (``Money('0.05', 'EUR')``). ``builds`` with a lambda shows
+# ``(lambda code, minor: <unknown>)(...)``, and ``map`` with a named function
+# shows the call (``_money((5, 'EUR'))``).
+
+
+@st.composite
+def _money(draw: st.DrawFn, minor: st.SearchStrategy[int], codes: st.SearchStrategy[str]) -> Money:
+    return Money.from_minor_units(draw(minor), draw(codes))
 
 
 def unit_prices(currency: str | st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Money]:
@@ -83,18 +91,19 @@ def unit_prices(currency: str | st.SearchStrategy[str] | None = None) -> st.Sear
 
 
 def customers(market: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Customer]:
-    return st.builds(
-        lambda tenant_id, name, code: Customer(
-            tenant_id=tenant_id,
-            domain=f"t{tenant_id.hex[:12]}.example",
-            name=name,
-            market=code,
-        ),
-        st.uuids(version=4),
-        st.text(st.characters(categories=("L", "N", "Zs")), min_size=1, max_size=40).filter(
-            str.strip
-        ),
-        market if market is not None else markets(),
+    return _customer(market if market is not None else markets())
+
+
+@st.composite
+def _customer(draw: st.DrawFn, markets: st.SearchStrategy[str]) -> Customer:
+    tenant_id = draw(st.uuids(version=4))
+    letters = st.characters(categories=("L", "N", "Zs"))
+    name = draw(st.text(letters, min_size=1, max_size=40).filter(str.strip))
+    return Customer(
+        tenant_id=tenant_id,
+        domain=f"t{tenant_id.hex[:12]}.example",
+        name=name,
+        market=draw(markets),
     )
 
 
@@ -132,34 +141,53 @@ def actors(
     partners = partner_ids if partner_ids is not None else st.sampled_from(("P1", "P2"))
     tenants = tenant_ids if tenant_ids is not None else st.uuids(version=4)
     users = st.sampled_from(("ann", "bob", "carol", "dave"))
-    partner_users = st.builds(
-        lambda user, roles, partner_id: Actor(user=user, roles=roles, partner_id=partner_id),
-        users,
-        st.frozensets(st.sampled_from(PARTNER_ROLES), min_size=1, max_size=3),
-        partners,
+    partner_roles = st.frozensets(st.sampled_from(PARTNER_ROLES), min_size=1, max_size=3)
+    customer_roles = st.one_of(
+        st.just(frozenset({Role.GLOBAL_ADMIN})),
+        st.frozensets(st.sampled_from(PARTNER_ROLES), min_size=1),
     )
-    customer_users = st.builds(
-        lambda user, roles, tenant_id: Actor(user=user, roles=roles, tenant_id=tenant_id),
-        users,
-        st.one_of(
-            st.just(frozenset({Role.GLOBAL_ADMIN})),
-            st.frozensets(st.sampled_from(PARTNER_ROLES), min_size=1),
-        ),
-        tenants,
+    support = st.just(Actor(user="sam", roles={Role.SUPPORT}))
+    return st.one_of(
+        _partner_user(users, partner_roles, partners),
+        _customer_user(users, customer_roles, tenants),
+        support,
     )
-    support = st.builds(lambda user: Actor(user=user, roles={Role.SUPPORT}), st.just("sam"))
-    return st.one_of(partner_users, customer_users, support)
+
+
+@st.composite
+def _partner_user(
+    draw: st.DrawFn,
+    users: st.SearchStrategy[str],
+    roles: st.SearchStrategy[frozenset[Role]],
+    partner_ids: st.SearchStrategy[str],
+) -> Actor:
+    return Actor(user=draw(users), roles=draw(roles), partner_id=draw(partner_ids))
+
+
+@st.composite
+def _customer_user(
+    draw: st.DrawFn,
+    users: st.SearchStrategy[str],
+    roles: st.SearchStrategy[frozenset[Role]],
+    tenant_ids: st.SearchStrategy[UUID],
+) -> Actor:
+    return Actor(user=draw(users), roles=draw(roles), tenant_id=draw(tenant_ids))
 
 
 def _waits() -> st.SearchStrategy[Wait]:
-    return st.builds(
-        Wait,
-        st.one_of(
-            st.integers(1, 6 * 3600).map(lambda s: timedelta(seconds=s)),
-            st.integers(1, 40).map(lambda d: d * DAY),
-            st.just(timedelta(microseconds=1)),
-        ),
-    )
+    return st.one_of(
+        st.integers(1, 6 * 3600).map(_seconds),
+        st.integers(1, 40).map(_days),
+        st.just(timedelta(microseconds=1)),
+    ).map(Wait)
+
+
+def _seconds(count: int) -> timedelta:
+    return timedelta(seconds=count)
+
+
+def _days(count: int) -> timedelta:
+    return count * DAY
 
 
 @st.composite
