@@ -17,7 +17,9 @@ from pathlib import Path
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.errors import ConfigurationError
 
@@ -25,6 +27,8 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 # Product-key alphabet: no vowels (no accidental words), no 0/O, 1/I, 5/S look-alikes.
 MAK_ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
+#: HKDF info label of the key that seals events (R18); changing it orphans every seal.
+AUDIT_MAC_INFO = b"ledger audit mac v1"
 
 
 def generate_mak(groups: int = 5, group_length: int = 5) -> str:
@@ -67,6 +71,9 @@ class KeyVault:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._audit_mac_key = HKDF(
+            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=AUDIT_MAC_INFO
+        ).derive(key)
         self._link_key = hashlib.sha256(b"ledger-download-link\x00" + key).digest()
 
     def seal(self, order_id: UUID, licence_key: str) -> str:
@@ -82,6 +89,10 @@ class KeyVault:
             raise ConfigurationError(
                 "cannot decrypt the licence key: the store was written with another secret key"
             ) from None
+
+    def audit_mac_key(self) -> bytes:
+        """The key that seals stored events (R18): HKDF-SHA256 of the secret key."""
+        return self._audit_mac_key
 
     def sign_link(self, *parts: str) -> str:
         digest = hmac.new(self._link_key, "\x1f".join(parts).encode(), hashlib.sha256).digest()

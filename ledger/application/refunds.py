@@ -114,7 +114,7 @@ class RefundCommands(LedgerCore):
                 uow.save(current, order, licence)
 
             uow.retrying(attempt)
-        self._updater.catch_up()
+        self._views_ready()
         resolved = refund_requests.by_id(self._query, refund_id)
         assert resolved is not None, "the refund was recorded and the views caught up"
         return resolved
@@ -128,5 +128,5 @@ class RefundCommands(LedgerCore):
             partner_id = actor.partner_id
         else:
             raise AccessDenied(f"{actor.user} may not list refund requests")
-        self._updater.catch_up()
+        self._views_ready()
         return refund_requests.listing(self._query, partner_id)

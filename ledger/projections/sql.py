@@ -28,6 +28,8 @@ TABLES = (
     "ledger_refunds",
     "ledger_audit_chain",
 )
+#: Retired indexes, named in DROP INDEX statements (qualified like tables on PostgreSQL).
+RETIRED_INDEXES = ("ledger_activity_by_partner",)
 
 
 def timestamp(value: datetime) -> str:
@@ -51,9 +53,19 @@ def parse_optional_timestamp(text: str | None) -> datetime | None:
 class Dialect:
     name: Literal["sqlite", "postgres"]
     schema: str = ""
+    #: Appended to every table name: the rebuild writes into a shadow set of tables.
+    suffix: str = ""
 
     def table(self, name: str) -> str:
-        return f'"{self.schema}".{name}' if self.name == "postgres" else name
+        full = name + self.suffix if name in TABLES else name
+        return f'"{self.schema}".{full}' if self.name == "postgres" else full
+
+    def binary(self, column: str) -> str:
+        """The column in code-point order (PostgreSQL sorts text by locale otherwise)."""
+        return f'{column} COLLATE "C"' if self.name == "postgres" else column
+
+    def shadow(self, suffix: str) -> Dialect:
+        return Dialect(self.name, self.schema, suffix)
 
     def render(self, template: str) -> str:
         return _render(self, template)
@@ -61,5 +73,5 @@ class Dialect:
 
 @lru_cache(maxsize=512)
 def _render(dialect: Dialect, template: str) -> str:
-    text = template.format(**{t: dialect.table(t) for t in TABLES})
+    text = template.format(**{t: dialect.table(t) for t in TABLES + RETIRED_INDEXES})
     return text.replace("?", "%s") if dialect.name == "postgres" else text
