@@ -23,7 +23,7 @@ from ledger.values import Actor, ViewsMode
 __all__ = ["LedgerCore"]
 
 #: Follower mode: how often a query looks again for its own write in the views.
-_FIRST_WAIT, _LONGEST_WAIT = 0.002, 0.05
+_FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.02
 
 
 class LedgerCore:

@@ -6,10 +6,12 @@ Whoever operates the store uses these (they take no actor), like the audit API.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from ledger.application.core import LedgerCore
 from ledger.errors import ProjectionError
+from ledger.projections.follower import OnApplied, follow
 from ledger.projections.rebuild import rebuild_live_views
 from ledger.projections.replay import Progress
 from ledger.projections.sql import parse_timestamp
@@ -57,6 +59,26 @@ class ViewsControl(LedgerCore):
         except (ValueError, KeyError, TypeError):
             return 0.0
         return max(0.0, (self._uow.now() - recorded).total_seconds())
+
+    def follow(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        poll_interval: float = 0.05,
+        on_applied: OnApplied | None = None,
+    ) -> None:
+        """Keep the views of this store up to date until ``stop`` is set (``ledger views follow``).
+
+        Run it in a process of its own beside ``views="follower"`` ledgers; several
+        may run at once. ``on_applied(n)`` is called after each pass.
+        """
+        follow(
+            self._updater,
+            self._uow.events.recorder,
+            stop or threading.Event(),
+            poll_interval=poll_interval,
+            on_applied=on_applied,
+        )
 
     def rebuild_views(self, progress: Progress | None = None) -> ViewsStatus:
         """Rebuild the live views from the whole history in bounded memory.

@@ -123,6 +123,35 @@ class ViewUpdater:
                     return applied
             return applied
 
+    def apply_delivered(self, batch: Sequence[Notification]) -> int | None:
+        """Apply notifications a subscription delivered, in one transaction when they follow on.
+
+        Returns how many were applied, or None when they do not simply follow the
+        views' position (another follower got there first, the views moved, an
+        event fails): the caller then pulls with `catch_up`, which sorts it out.
+        """
+        with self._lock:
+            after, head = self._views.chain_head()
+            fresh = [n for n in batch if n.id > after]
+            if not fresh:
+                return 0
+            if fresh[0].id != after + 1:
+                # PostgreSQL ids have gaps: make sure nothing unseen lies in between.
+                first = self._events.recorder.select_notifications(
+                    start=after, limit=1, inclusive_of_start=False
+                )
+                if not first or first[0].id != fresh[0].id:
+                    return None
+            good, failure = self.check(fresh, head, after)
+            if failure is not None or not good:
+                return None
+            try:
+                self._views.apply(good, after, Tracking(self.name, good[-1][1].id))
+            except (ViewsMoved, IntegrityError, OperationalError):
+                return None
+            self.failure = None
+            return len(good)
+
     @staticmethod
     def _unappliable(good: list[Applied], error: BaseException) -> ProjectionError | None:
         """The error of the one event that failed to apply; None: narrow the batch down first."""
