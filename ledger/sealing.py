@@ -15,7 +15,10 @@ Seal
 
 Chain
     ``link_0 = GENESIS``; for a sealed event at position ``p``
-    ``link_p = SHA-256(bytes(link_prev) || f"{p}" 0x1F b"mac" 0x1F hex(mac))``.
+    ``link_p = SHA-256(bytes(link_prev) || f"{p}" 0x1F originator_id 0x1F
+    originator_version 0x1F topic 0x1F hex(mac) 0x1F || body)``: the chain
+    links the MACs in log order and commits to every stored byte, so a digest
+    proves the content of the history up to it even to someone without the key.
     Events stored before sealing existed (a pre-v2 store) are linked as the
     first release linked them, over the whole row (see `legacy_link`), so
     digests taken before the upgrade still verify.
@@ -114,9 +117,16 @@ def check(
     return (body, mac) if hmac.compare_digest(expected, mac) else None
 
 
-def sealed_link(previous: str, position: int, mac: str) -> str:
-    material = bytes.fromhex(previous) + f"{position}\x1fmac\x1f{mac}".encode()
-    return hashlib.sha256(material).hexdigest()
+def sealed_link(previous: str, row: StoredRow, mac: str, body: bytes) -> str:
+    """The link of a sealed row (see the module docstring)."""
+    header = (
+        f"{row.id}\x1f{_canonical_id(row.originator_id)}\x1f{row.originator_version}"
+        f"\x1f{row.topic}\x1f{mac}\x1f"
+    )
+    digest = hashlib.sha256(bytes.fromhex(previous))
+    digest.update(header.encode())
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def legacy_link(previous: str, row: StoredRow) -> str:
@@ -186,7 +196,11 @@ class ChainWalker:
             link = legacy_link(self.head, row)
         else:
             problem = self._sealed(row, position, body, mac)
-            link = sealed_link(self.head, position, mac)
+            try:
+                link = sealed_link(self.head, row, mac, body)
+            except ValueError:  # an originator id that is not a UUID
+                link = legacy_link(self.head, row)
+                problem = problem or f"position {position} has a malformed originator id"
         if problem is None:
             self.head, self.position = link, position
         return Step(position, link, mac, body, problem)

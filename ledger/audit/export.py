@@ -63,7 +63,7 @@ def event_records(rows: Iterable[StoredRow], key: bytes | None) -> Iterator[dict
     for row in rows:
         state = bytes(row.state)
         body, mac = split(state)
-        head = legacy_link(head, row) if mac is None else sealed_link(head, row.id, mac)
+        head = legacy_link(head, row) if mac is None else _sealed_or_legacy(head, row, mac, body)
         position, count = row.id, count + 1
         record: dict[str, Any] = {
             "position": row.id,
@@ -101,6 +101,13 @@ def csv_event_records(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, A
             }
         else:
             yield record
+
+
+def _sealed_or_legacy(head: str, row: StoredRow, mac: str, body: bytes) -> str:
+    try:
+        return sealed_link(head, row, mac, body)
+    except ValueError:  # a damaged originator id: the export still shows the row
+        return legacy_link(head, row)
 
 
 def write_records(
