@@ -39,7 +39,7 @@ class Settings:
     def open(self, views: ViewsMode = "inline") -> Ledger:
         """The Ledger of ``--url``; library errors become exit codes (see `ledger.cli.errors`)."""
         with reported():
-            return Ledger.open(self.url, views=views)
+            return Ledger.open(self.url, views=views, logger=_stderr_logger())
 
 
 @app.callback()
@@ -57,6 +57,14 @@ def root(
         raise typer.BadParameter("must be table, json or csv", param_hint="--format")
     chosen = url or os.environ.get("LEDGER_URL") or DEFAULT_URL
     ctx.obj = Settings(url=chosen, format=format)  # type: ignore[arg-type]
+
+
+def _stderr_logger() -> object:
+    """The library's log lines on stderr, warnings and worse: stdout is the command's result."""
+    return structlog.wrap_logger(
+        structlog.PrintLogger(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+    )
 
 
 def _quiet_logging() -> None:
