@@ -42,7 +42,8 @@ class CompactJSONTranscoder(Transcoder):
         return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
     def decode(self, data: bytes) -> Any:
-        return json.loads(data)
+        # From text, json skips guessing the encoding of bytes (UTF-8 is what encode wrote).
+        return json.loads(data.decode("utf-8"))
 
     def register(self, transcoding: Transcoding) -> None:
         raise TypeError("pydantic models serialise themselves; no transcodings are needed")

@@ -76,6 +76,11 @@ def _canonical_id(originator_id: UUID | str) -> str:
     return str(originator_id) if isinstance(originator_id, UUID) else str(UUID(originator_id))
 
 
+def _fields(row: StoredRow) -> str:
+    """``originator_id 0x1F originator_version 0x1F topic 0x1F``: what the MAC and link cover."""
+    return f"{_canonical_id(row.originator_id)}\x1f{row.originator_version}\x1f{row.topic}\x1f"
+
+
 def mac_for(
     key: bytes, originator_id: UUID | str, originator_version: int, topic: str, body: bytes
 ) -> str:
@@ -195,12 +200,16 @@ class ChainWalker:
             problem = self._unsealed(position)
             link = legacy_link(self.head, row)
         else:
-            problem = self._sealed(row, position, body, mac)
             try:
-                link = sealed_link(self.head, row, mac, body)
+                fields = _fields(row)
             except ValueError:  # an originator id that is not a UUID
                 link = legacy_link(self.head, row)
-                problem = problem or f"position {position} has a malformed originator id"
+                problem = f"position {position} has a malformed originator id"
+            else:
+                # The MAC and the link share the row's header: built once, hashed twice.
+                problem = self._sealed(row, position, fields, body, mac)
+                material = f"{position}\x1f{fields}{mac}\x1f".encode()
+                link = hashlib.sha256(bytes.fromhex(self.head) + material + body).hexdigest()
         if problem is None:
             self.head, self.position = link, position
         return Step(position, link, mac, body, problem)
@@ -224,13 +233,11 @@ class ChainWalker:
             self._prefix_start = position
         return None
 
-    def _sealed(self, row: StoredRow, position: int, body: bytes, mac: str) -> str | None:
-        if (
-            self.key is not None
-            and check(
-                self.key, row.originator_id, row.originator_version, row.topic, bytes(row.state)
-            )
-            is None
+    def _sealed(
+        self, row: StoredRow, position: int, fields: str, body: bytes, mac: str
+    ) -> str | None:
+        if self.key is not None and not hmac.compare_digest(
+            hmac.digest(self.key, _MAC_PREFIX + fields.encode() + body, "sha256").hex(), mac
         ):
             return (
                 f"the seal of position {position} does not match:"

@@ -163,7 +163,8 @@ def compare_with_replay(
 
 
 def _plain(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(int(row[c]) if isinstance(row[c], bool) else row[c] for c in columns)
+    # Both sides come from the same DDL: the values in column order are the row.
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
 def _merge(

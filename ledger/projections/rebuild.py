@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.eventstore import EventStore
 from ledger.projections.replay import TABLE_DDL, Progress, Replayed, replay
-from ledger.projections.sql import TABLES, Dialect, Statement
+from ledger.projections.sql import TABLES, Dialect, Statement, execute_all
 from ledger.projections.views import LedgerViews
 from ledger.sealing import Trust
 
@@ -35,15 +35,14 @@ class _ShadowWriter:
 
     def write(self, statements: Sequence[Statement]) -> None:
         if self._cursor is not None:
-            _execute(self._cursor, self._dialect, statements)
+            self._execute(self._cursor, statements)
             return
         with self._views.datastore.transaction(commit=True) as cursor:
-            _execute(cursor, self._dialect, statements)
+            self._execute(cursor, statements)
 
-
-def _execute(cursor: Any, dialect: Dialect, statements: Sequence[Statement]) -> None:
-    for template, params in statements:
-        cursor.execute(dialect.render(template), params)
+    def _execute(self, cursor: Any, statements: Sequence[Statement]) -> None:
+        with self._views._pipelined(cursor):
+            execute_all(cursor, self._dialect, statements)
 
 
 def rebuild_live_views(

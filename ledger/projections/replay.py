@@ -26,7 +26,7 @@ from ledger.errors import EventDecodingError, ProjectionError
 from ledger.eventstore import EventStore
 from ledger.mapper import PydanticMapper
 from ledger.projections import audit_chain
-from ledger.projections.sql import Dialect, Params, Row, Statement
+from ledger.projections.sql import Dialect, Params, Row, Statement, execute_all
 from ledger.projections.views import DDL, statements_for
 from ledger.sealing import GENESIS, Trust
 
@@ -82,10 +82,8 @@ class ScratchViews:
 
     def write(self, statements: Sequence[Statement]) -> None:
         conn = self._conn
-        render = self.dialect.render
         conn.execute("BEGIN")
-        for template, params in statements:
-            conn.execute(render(template), params)
+        execute_all(conn, self.dialect, statements)
         conn.execute("COMMIT")
 
     def ready(self) -> ScratchViews:
@@ -158,6 +156,7 @@ def replay(
     total = stop if stop is not None else events.recorder.max_notification_id() or 0
     for batch in notifications(events, after, stop):
         statements: list[Statement] = []
+        links: list[Statement] = []
         failure: ProjectionError | None = None
         reached = (walker.position, walker.head)
         for notification in batch:
@@ -174,8 +173,8 @@ def replay(
             assert isinstance(event, LedgerEvent)
             if keep is None or keep(event):
                 statements.extend(statements_for(event, notification.id))
-            statements.append(audit_chain.insert_link(notification.id, step.link))
-        target.write(statements)
+            links.append(audit_chain.insert_link(notification.id, step.link))
+        target.write(statements + links)
         if failure is not None:
             return Replayed(*reached, failure)
         if progress is not None:

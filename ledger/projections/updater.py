@@ -25,7 +25,7 @@ from ledger.mapper import PydanticMapper
 from ledger.projections.views import Applied, LedgerViews, ViewsMoved
 from ledger.sealing import Trust
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 # A busy SQLite writer or a racing projector: back off briefly, then re-read the position.
 MAX_CONFLICTS = 50
 BACKOFF_SECONDS = 0.01

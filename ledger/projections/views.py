@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
@@ -28,7 +29,7 @@ from ledger.projections import (
     refund_requests,
     software_list,
 )
-from ledger.projections.sql import Dialect, Params, Row, Statement
+from ledger.projections.sql import Dialect, Params, Row, Statement, execute_all
 from ledger.sealing import GENESIS, Step
 
 Handler = Callable[[LedgerEvent, int], list[Statement]]
@@ -39,8 +40,21 @@ VIEW_DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement i
 DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL
 
 
+@cache
+def _handlers_of(kind: type[LedgerEvent]) -> tuple[Handler, ...]:
+    """The handlers that do something with this class of event, resolved once per class."""
+    return tuple(
+        implementation
+        for handler in HANDLERS
+        if (implementation := handler.dispatch(kind)) is not handler.dispatch(LedgerEvent)  # type: ignore[attr-defined]
+    )
+
+
 def statements_for(event: LedgerEvent, position: int) -> list[Statement]:
-    return [statement for handler in HANDLERS for statement in handler(event, position)]
+    handlers = _handlers_of(type(event))
+    if len(handlers) == 1:
+        return handlers[0](event, position)
+    return [statement for handler in handlers for statement in handler(event, position)]
 
 
 class ReadSnapshot:
@@ -86,12 +100,13 @@ class LedgerViews:
             head = cursor.fetchone()
             if (0 if head is None else int(head["position"])) != after:
                 raise ViewsMoved(after)
+            statements: list[Statement] = []
+            for event, notification, _ in batch:
+                statements.extend(statements_for(event, notification.id))
+            # The links last, so that they form one run of one statement.
+            statements.extend(audit_chain.insert_link(n.id, step.link) for _, n, step in batch)
             with self._pipelined(cursor):
-                for event, notification, step in batch:
-                    statements = statements_for(event, notification.id)
-                    statements.append(audit_chain.insert_link(notification.id, step.link))
-                    for template, params in statements:
-                        cursor.execute(self.dialect.render(template), params)
+                execute_all(cursor, self.dialect, statements)
 
     @contextlib.contextmanager
     def read_snapshot(self) -> Iterator[ReadSnapshot]:
