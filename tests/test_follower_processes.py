@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger, Role
-from tests.support import AGENT, partner, tenant_with_order
+from ledger.aggregates import Licence
+from tests.support import START, partner, tenant_with_order
 
 READER = partner("gail", Role.GLOBAL_ADMIN)
 WHOLE = (date(2020, 1, 1), date(2030, 1, 1))
@@ -93,7 +94,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
     raise AssertionError("timed out")
 
 
@@ -116,11 +117,15 @@ def test_s6_writer_follower_and_reader_processes(durable_url: str) -> None:
 def test_s6_a_follower_killed_mid_batch_loses_and_doubles_nothing(
     durable_url: str, kills: int
 ) -> None:
-    total = 1500
+    total = 6000
     with Ledger.open(durable_url, secret_key=SECRET, views="follower") as led:
         _, order = tenant_with_order(led)
-        for _ in range(total):
-            led.view_key(AGENT, order)
+        # The key views a view_key command records, 500 to a transaction (a follower
+        # applies 1,000 per transaction, so there are several batches to be killed in).
+        licence = led._uow.get(Licence.id_for(order), Licence)
+        assert licence is not None
+        for start in range(0, total, 500):
+            led._uow.save(*(licence.view_key("ann", START) for _ in range(start, start + 500)))
         head = led.views_status().head
         stopped_short = 0
         for kill in range(kills):

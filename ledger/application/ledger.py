@@ -70,7 +70,7 @@ class Ledger(
             views_timeout=views_timeout,
         )
         self._parts = parts
-        self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now())
+        self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now)
         self._audit = Audit(parts.events, parts.views, self._updater, self._prepare_views)
 
     def _prepare_views(self) -> None:

@@ -12,6 +12,7 @@ without that record is not "upgraded": its unsealed rows stay suspect, and
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 
 from eventsourcing.application import AggregateNotFoundError
@@ -28,7 +29,7 @@ __all__ = ["establish_trust"]
 _SCAN_BATCH = 1000
 
 
-def establish_trust(events: EventStore, key: bytes, now: datetime) -> Trust:
+def establish_trust(events: EventStore, key: bytes, now: Callable[[], datetime]) -> Trust:
     """Seal new events with ``key``; seal a pre-sealing history first if the store has one."""
     mapper = events.mapper
     assert isinstance(mapper, PydanticMapper)
@@ -41,7 +42,7 @@ def establish_trust(events: EventStore, key: bytes, now: datetime) -> Trust:
             through, chain_head = walked
             # Another process may seal it at the same moment: one of the two wins.
             with contextlib.suppress(IntegrityError):
-                events.save(AuditSeal.seal_legacy(through, chain_head, now))
+                events.save(AuditSeal.seal_legacy(through, chain_head, now()))
             existing = _recorded_seal(events)
     if existing is None:
         return Trust(key)
