@@ -182,7 +182,3 @@ def stream(
             return
         current = replace(current, after=int(batch[-1]["position"]))
 
-
-def for_partner(query: Query, partner_id: str, start: date, end: date) -> list[ActivityEntry]:
-    """Entries of UTC days ``start``..``end`` inclusive, oldest first."""
-    return entries(query, select(start, end, partner_id=partner_id))
