@@ -79,4 +79,7 @@ def rebuild_live_views(
         # Usually the same position; lower when the rebuilt views stop at a damaged event
         # that the live projector applied before it was damaged.
         views.set_tracking(cursor, events.name, built.position)
+    # PostgreSQL otherwise plans the next queries with the old tables' statistics: a page of
+    # the activity log went from an index range scan to sorting every matching row.
+    views.refresh_statistics()
     return built

@@ -29,7 +29,7 @@ from ledger.projections import (
     refund_requests,
     software_list,
 )
-from ledger.projections.sql import Dialect, Params, Row, Statement, execute_all
+from ledger.projections.sql import TABLES, Dialect, Params, Row, Statement, execute_all
 from ledger.sealing import GENESIS, Step
 
 Handler = Callable[[LedgerEvent, int], list[Statement]]
@@ -135,6 +135,12 @@ class LedgerViews:
     def lock_tracking(self, cursor: Any, application_name: str) -> int:
         """Make projectors wait for this transaction; returns the views' position."""
         raise NotImplementedError
+
+    def refresh_statistics(self) -> None:
+        """After every row was replaced: let the query planner see the new tables."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for table in TABLES:
+                cursor.execute(f"ANALYZE {self.dialect.table(table)}", ())
 
     def set_tracking(self, cursor: Any, application_name: str, position: int) -> None:
         """Move the position to exactly ``position`` (a rebuild may move it back)."""
