@@ -181,4 +181,3 @@ def stream(
         if len(batch) < page:
             return
         current = replace(current, after=int(batch[-1]["position"]))
-
