@@ -21,7 +21,9 @@
     ├── IdempotencyConflict                  R12
     ├── RefundNotPossible                    R10: the order is not past its window
     ├── RefundAlreadyResolved                R10
-    └── EventDecodingError                   a stored event cannot be read back (damaged store)
+    ├── EventDecodingError                   a stored event cannot be read back (damaged store)
+    ├── ProjectionError                      R15: the views stop at an event that cannot be applied
+    └── ViewsBehind                          §6: a follower has not applied this Ledger's write yet
 
 `CustomerNotFound` and `RefundNotFound` are `OrderNotFound`s so that a caller
 that treats "not visible" uniformly needs a single ``except`` clause.
@@ -131,3 +133,29 @@ class EventDecodingError(LedgerError):
         self.originator_id = originator_id
         self.originator_version = version
         super().__init__(message)
+
+
+class ProjectionError(LedgerError):
+    """R15: a stored event cannot be checked, decoded or applied, so the views stop before it.
+
+    ``position`` is the event's place in the log; commands and `Ledger.open` still
+    work, only the queries that need the views raise this.
+    """
+
+    def __init__(self, position: int, problem: str) -> None:
+        self.position = position
+        self.problem = problem
+        super().__init__(f"the views stop before position {position}: {problem}")
+
+
+class ViewsBehind(LedgerError):
+    """§6: in follower mode, the views did not reach this Ledger's last write in time."""
+
+    def __init__(self, position: int, views_position: int, waited: float) -> None:
+        self.position = position
+        self.views_position = views_position
+        self.waited = waited
+        super().__init__(
+            f"the views are at position {views_position}, this ledger wrote position"
+            f" {position}; waited {waited:.1f} s (is a follower running?)"
+        )

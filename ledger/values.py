@@ -206,6 +206,9 @@ class ActivityEntry(JSONReady):
     tenant_id: UUID
     order_id: UUID
     title: str
+    #: Its place in the event log: pass the last one as ``after=`` for the next page (R5).
+    #: Not compared: two entries for the same access are equal wherever they were read.
+    position: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,3 +255,32 @@ class RefundRequest(JSONReady):
     def state(self) -> RefundStatus:
         """The same as ``status`` (SPEC §4 lists "refund requests and their state")."""
         return self.status
+
+
+ViewsMode = Literal["inline", "follower"]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewsStatus:
+    """How far the views are (§6): ``position`` is the last event applied, ``head`` the last
+    stored; ``lag_seconds`` is how long ago the oldest event not yet applied was recorded.
+    ``stopped_at``/``problem`` name a damaged event the views cannot pass (R15)."""
+
+    mode: ViewsMode
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    stopped_at: int | None = None
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "position": self.position,
+            "head": self.head,
+            "lag_events": self.lag_events,
+            "lag_seconds": self.lag_seconds,
+            "stopped_at": self.stopped_at,
+            "problem": self.problem,
+        }

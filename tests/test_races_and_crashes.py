@@ -310,6 +310,8 @@ def open_and_catch_up(url: str, journal: str) -> None:
     apply = LedgerViews.apply
 
     def journalled(self: LedgerViews, *args: object, **kwargs: object) -> None:
+        # A batch applies in a few milliseconds: slowed down, the kill lands mid-backlog.
+        time.sleep(0.02)
         apply(self, *args, **kwargs)  # type: ignore[arg-type]
         with open(journal, "a", encoding="utf-8") as out:
             out.write("batch\n")

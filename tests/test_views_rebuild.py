@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from ledger import Actor, Ledger, Money, ProductKind, Role
+from ledger.keyring import KEY_TABLES
 from tests.support import (
     START,
     ManualClock,
@@ -237,7 +238,8 @@ def reopen_and_compare(led: Ledger, clock: ManualClock, store_url: str) -> None:
 
 def drop_everything_but_the_event_log(url: str) -> list[str]:
     """Drop every table that does not hold the event history (the views, their tracking
-    position, any other derived table); return the dropped names."""
+    position, any other derived table); return the dropped names. The key tables stay:
+    they are not derived (R14), losing them loses the licence keys and the audit key."""
     if url.startswith("sqlite"):
         path = url[len("sqlite:///") :]
         conn = sqlite3.connect(path)
@@ -252,7 +254,7 @@ def drop_everything_but_the_event_log(url: str) -> list[str]:
             dropped = []
             for table in tables:
                 rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
-                if PURCHASED_TOPIC not in repr(rows):
+                if PURCHASED_TOPIC not in repr(rows) and table not in KEY_TABLES:
                     conn.execute(f'DROP TABLE "{table}"')
                     dropped.append(table)
             conn.commit()
@@ -275,7 +277,7 @@ def drop_everything_but_the_event_log(url: str) -> list[str]:
         for table in tables:
             name = sql.Identifier(schema, table)
             rows = conn.execute(sql.SQL("SELECT t::text FROM {} AS t").format(name)).fetchall()
-            if PURCHASED_TOPIC not in repr(rows):
+            if PURCHASED_TOPIC not in repr(rows) and table not in KEY_TABLES:
                 conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(name))
                 dropped.append(table)
     return dropped

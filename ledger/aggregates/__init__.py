@@ -1,8 +1,9 @@
 """One aggregate per module; importing them registers their event topics."""
 
+from ledger.aggregates.audit_seal import AuditSeal
 from ledger.aggregates.licence import Licence
 from ledger.aggregates.order import Order
 from ledger.aggregates.refund import Refund
 from ledger.aggregates.tenant import Tenant
 
-__all__ = ["Licence", "Order", "Refund", "Tenant"]
+__all__ = ["AuditSeal", "Licence", "Order", "Refund", "Tenant"]

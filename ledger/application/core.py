@@ -6,21 +6,24 @@ is "not found", exactly as if it did not exist.
 
 from __future__ import annotations
 
+import time
 from uuid import UUID
 
 from ledger.aggregates import Licence, Order, Tenant
 from ledger.application.unit_of_work import UnitOfWork
-from ledger.errors import CustomerNotFound, OrderNotFound
-from ledger.faults import reading
+from ledger.errors import CustomerNotFound, OrderNotFound, ProjectionError, ViewsBehind
 from ledger.keys import KeyVault
 from ledger.policies import access
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.projections.sql import Params, Row
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
-from ledger.values import Actor
+from ledger.values import Actor, ViewsMode
 
 __all__ = ["LedgerCore"]
+
+#: Follower mode: how often a query looks again for its own write in the views.
+_FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.02
 
 
 class LedgerCore:
@@ -31,15 +34,56 @@ class LedgerCore:
         views: LedgerViews,
         vault: KeyVault,
         policy: CancellationPolicy,
+        mode: ViewsMode = "inline",
+        views_timeout: float = 5.0,
     ) -> None:
         self._uow = uow
         self._views = views
         self._vault = vault
         self._policy = policy
         self._updater = ViewUpdater(uow.events, views)
+        self._mode: ViewsMode = mode
+        self._views_timeout = views_timeout
+
+    def _views_ready(self) -> None:
+        """Before a query: inline, apply what was recorded; followed, wait for our own write.
+
+        Raises `ProjectionError` when the views stop at a damaged event (R15) and,
+        followed, `ViewsBehind` when our last write is not applied in time (§6).
+        """
+        if self._mode == "inline":
+            self._catch_up()
+            failure = self._updater.failure
+            if failure is not None:
+                raise ProjectionError(failure.position, failure.problem)
+            return
+        target = self._uow.last_position
+        if target == 0:
+            return
+        started = time.monotonic()
+        pause = _FIRST_WAIT
+        while True:
+            position = self._updater.position()
+            if position >= target:
+                return
+            waited = time.monotonic() - started
+            if waited >= self._views_timeout:
+                break
+            time.sleep(min(pause, self._views_timeout - waited))
+            pause = min(pause * 2, _LONGEST_WAIT)
+        # Stuck behind a damaged event rather than slow? Then say where.
+        after, head = self._views.chain_head()
+        batch = self._uow.events.recorder.select_notifications(
+            start=after, limit=1, inclusive_of_start=False
+        )
+        if batch:
+            _, failure = self._updater.check(batch, head, after)
+            if failure is not None:
+                raise ProjectionError(failure.position, failure.problem)
+        raise ViewsBehind(target, position, time.monotonic() - started)
 
     def _query(self, template: str, params: Params) -> list[Row]:
-        return reading(lambda: self._views.query(template, params))
+        return self._views.query(template, params)
 
     def _catch_up(self) -> int:
         """Bring the views up to date (the updater retries conflicts and dropped connections)."""

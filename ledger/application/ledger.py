@@ -8,6 +8,7 @@ It is assembled from one class per area, so that each rule has one home:
 `LicenceCommands`         keys, downloads, copied links (R4)
 `RefundCommands`          refund requests and their resolution (R10)
 `ViewQueries`             software list, activity log (R5), monthly credits
+`ViewsControl`            views status and rebuild (§6)
 ========================  ====================================================
 
 The rules themselves are decided by the aggregates (`ledger.aggregates`) and
@@ -29,12 +30,15 @@ from ledger.application.licences import LicenceCommands
 from ledger.application.orders import OrderCommands
 from ledger.application.queries import ViewQueries
 from ledger.application.refunds import RefundCommands
+from ledger.application.seal import establish_trust
 from ledger.application.unit_of_work import Clock, UnitOfWork, read_clock
+from ledger.application.views import ViewsControl
 from ledger.application.wiring import Parts
 from ledger.audit import Audit
 from ledger.errors import ConfigurationError, InvalidInput, LedgerError
 from ledger.faults import guarded, is_store_fault
 from ledger.policies.cancellation import CancellationPolicy
+from ledger.values import ViewsMode
 
 __all__ = ["Ledger"]
 
@@ -63,20 +67,37 @@ def _system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, ViewQueries):
+class Ledger(
+    CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, ViewQueries, ViewsControl
+):
     """Commands and queries of the public API. Open with `Ledger.open`; close, or use ``with``."""
 
     def __init__(
-        self, parts: Parts, *, clock: Clock, policy: CancellationPolicy, logger: Any
+        self,
+        parts: Parts,
+        *,
+        clock: Clock,
+        policy: CancellationPolicy,
+        logger: Any,
+        views: ViewsMode = "inline",
+        views_timeout: float = 5.0,
     ) -> None:
         super().__init__(
             uow=UnitOfWork(parts.events, clock, logger),
             views=parts.views,
             vault=parts.vault,
             policy=policy,
+            mode=views,
+            views_timeout=views_timeout,
         )
         self._parts = parts
-        self._audit = Audit(parts.events, parts.views, self._updater)
+        self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now)
+        self._audit = Audit(parts.events, parts.views, self._updater, self._prepare_views)
+
+    def _prepare_views(self) -> None:
+        # Audit reads of the views: inline mode applies what was recorded first.
+        if self._mode == "inline":
+            self._updater.catch_up()
 
     @classmethod
     def open(
@@ -88,6 +109,9 @@ class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, V
         previous_keys: Sequence[str | bytes] = (),
         cancellation_policy: CancellationPolicy | None = None,
         logger: Any = None,
+        views: ViewsMode = "inline",
+        views_timeout: float = 5.0,
+        audit_key: str | bytes | None = None,
     ) -> Ledger:
         """Open a store: ``None``/``memory://``, ``sqlite:///path`` or ``postgresql://...``.
 
@@ -99,6 +123,11 @@ class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, V
         readable, new keys are wrapped under ``secret_key``, and
         `rewrap_keys` moves the rest. ``logger`` is a structlog logger for the
         ``ledger.command`` events (default: ``structlog.get_logger("ledger")``).
+        ``views="inline"`` (default) brings the views up to date before each query;
+        ``views="follower"`` leaves that to ``ledger views follow`` and waits at most
+        ``views_timeout`` seconds for this object's own last write (§6).
+        ``audit_key`` (32 bytes, or hex/base64) seals events instead of the
+        store's own audit key (R18).
         """
         if clock is not None and not callable(clock):
             raise InvalidInput("clock", "must be a zero-argument callable returning a datetime")
@@ -113,11 +142,29 @@ class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, V
             callable(getattr(logger, level, None)) for level in ("debug", "info", "warning")
         ):
             raise InvalidInput("logger", "must be a structlog-style logger (debug, info, warning)")
+        if views not in ("inline", "follower"):
+            raise InvalidInput("views", "must be 'inline' or 'follower'")
+        if (
+            isinstance(views_timeout, bool)
+            or not isinstance(views_timeout, int | float)
+            or not 0 <= views_timeout <= 3600
+        ):
+            raise InvalidInput("views_timeout", "must be a number of seconds in 0..3600")
         previous = wiring.previous_keys(previous_keys)
-        parts = _opened(lambda: wiring.connect(url, secret_key, previous))
+        parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key))
         try:
-            ledger = cls(parts, clock=clock, policy=policy, logger=logger or log)
-            _opened(ledger.catch_up)
+            ledger = _opened(
+                lambda: cls(
+                    parts,
+                    clock=clock,
+                    policy=policy,
+                    logger=logger or log,
+                    views=views,
+                    views_timeout=float(views_timeout),
+                )
+            )
+            if views == "inline":
+                _opened(ledger.catch_up)
         except BaseException:
             parts.close()
             raise
@@ -137,6 +184,10 @@ class Ledger(CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, V
     def audit(self) -> Audit:
         """R18: rebuild, state as of an instant, exports, hash-chain digest and verify."""
         return self._audit
+
+    @property
+    def views_mode(self) -> ViewsMode:
+        return self._mode
 
     @property
     def cancellation_policy(self) -> CancellationPolicy:

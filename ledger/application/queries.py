@@ -6,7 +6,7 @@ reflects every command this `Ledger` completed (read-your-writes).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from ledger import _validate
@@ -33,19 +33,44 @@ class ViewQueries(LedgerCore):
         tenant_id = _validate.uuid("tenant_id", tenant_id)
         self._visible_tenant(actor, tenant_id)
         access.require_software_reader(actor)
-        self._catch_up()
+        self._views_ready()
         # A partner sees its own orders for the tenant; the tenant's users see every partner's.
         return software_list.for_tenant(self._query, tenant_id, actor.partner_id)
 
     @guarded
-    def activity_log(self, actor: Actor, start: date, end: date) -> list[ActivityEntry]:
-        """R5: key views, downloads and link copies on the partner's orders, oldest first."""
+    def activity_log(
+        self,
+        actor: Actor,
+        start: date | datetime,
+        end: date | datetime,
+        *,
+        tenant_id: UUID | None = None,
+        order_id: UUID | None = None,
+        user: str | None = None,
+        limit: int | None = None,
+        after: int | None = None,
+    ) -> list[ActivityEntry]:
+        """R5: key views, downloads and link copies on the partner's orders, oldest first.
+
+        Dates are whole UTC days, both ends inclusive; aware datetimes are the
+        exact range ``[start, end)``. ``limit`` (1..10000) and ``after`` (the
+        ``position`` of the previous page's last entry) page through it.
+        """
         actor = inputs.actor(actor)
-        start_day, end_day = _validate.day_range(start, end)
+        selection = activity_log.select(
+            start,
+            end,
+            partner_id=actor.partner_id,
+            tenant_id=tenant_id,
+            order_id=order_id,
+            user=user,
+            limit=limit,
+            after=after,
+        )
         access.require_partner_role(actor, access.ACTIVITY_READERS, "read the activity log")
-        assert actor.partner_id is not None
-        self._catch_up()
-        return activity_log.for_partner(self._query, actor.partner_id, start_day, end_day)
+        assert selection.partner_id is not None
+        self._views_ready()
+        return activity_log.entries(self._query, selection)
 
     @guarded
     def monthly_credits(self, actor: Actor, month: str) -> CreditStatement:
@@ -54,5 +79,5 @@ class ViewQueries(LedgerCore):
         month = _validate.month("month", month)
         access.require_partner_role(actor, access.CREDIT_READERS, "read monthly credits")
         assert actor.partner_id is not None
-        self._catch_up()
+        self._views_ready()
         return monthly_credits.for_month(self._query, actor.partner_id, month)

@@ -119,7 +119,7 @@ class RefundCommands(LedgerCore):
                 uow.save(current, order, licence)
 
             uow.retrying(attempt)
-        self._catch_up()
+        self._views_ready()
         resolved = refund_requests.by_id(self._query, refund_id)
         assert resolved is not None, "the refund was recorded and the views caught up"
         return resolved
@@ -130,5 +130,5 @@ class RefundCommands(LedgerCore):
         ACCOUNT_ADMIN); support sees every partner's."""
         actor = inputs.actor(actor)
         access.require_refund_reader(actor)
-        self._catch_up()
+        self._views_ready()
         return refund_requests.listing(self._query, None if actor.is_support else actor.partner_id)

@@ -54,6 +54,8 @@ class UnitOfWork:
         self.events = events
         self._clock = clock
         self.log = logger
+        #: Log position of this object's last write: follower-mode queries wait for it (§6).
+        self.last_position = 0
 
     def now(self) -> datetime:
         """R16: the injected clock's time as aware UTC; anything else is a `ClockError`."""
@@ -71,7 +73,9 @@ class UnitOfWork:
 
     def save(self, *changed: Any) -> None:
         """Every pending event of the given aggregates (or bare events) in one transaction."""
-        self.events.save(*changed)
+        recordings = self.events.save(*changed)
+        if recordings:
+            self.last_position = max(self.last_position, *(r.notification.id for r in recordings))
 
     @staticmethod
     def retrying(attempt: Callable[[], T]) -> T:

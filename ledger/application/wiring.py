@@ -21,6 +21,7 @@ from eventsourcing.persistence import OperationalError
 
 from ledger import keyfiles
 from ledger.aggregates import Licence
+from ledger.audit.export import audit_key_from
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStore
 from ledger.keyring import Keyring
@@ -46,6 +47,8 @@ class Parts:
     views: LedgerViews
     vault: KeyVault
     keyring: Keyring
+    #: The key that seals every stored event (R18).
+    audit_key: bytes
 
     def close(self) -> None:
         self.events.close()
@@ -60,8 +63,19 @@ def previous_keys(value: object) -> list[bytes]:
     return [decode_key(key, f"previous_keys[{n}]") for n, key in enumerate(value)]
 
 
-def connect(url: object, secret_key: object, previous: Iterable[bytes] = ()) -> Parts:
-    """Parse the URL, find the secret key, create missing tables, and check the key."""
+def connect(
+    url: object,
+    secret_key: object,
+    previous: Iterable[bytes] = (),
+    audit_key: object = None,
+) -> Parts:
+    """Parse the URL, find the secret key, create missing tables, and check the key.
+
+    Events are sealed with ``audit_key`` when given, else with the store's own audit
+    key, which the secret key unlocks and which stays the same when the secret key
+    rotates (R14, R18).
+    """
+    sealing_key = audit_key_from(audit_key)
     store = parse_store_url(url)
     given = keyfiles.given_key(secret_key)
     if given is None and store.kind == "sqlite":
@@ -86,7 +100,14 @@ def connect(url: object, secret_key: object, previous: Iterable[bytes] = ()) -> 
     except BaseException:
         events.close()
         raise
-    return Parts(store=store, events=events, views=views, vault=vault, keyring=keyring)
+    return Parts(
+        store=store,
+        events=events,
+        views=views,
+        vault=vault,
+        keyring=keyring,
+        audit_key=sealing_key or vault.audit_mac_key(),
+    )
 
 
 def _dialect(store: Store) -> Literal["sqlite", "postgres"]:

@@ -1,22 +1,44 @@
-"""The audit activity log: who viewed a key, downloaded or copied a link, and when (R5)."""
+"""The audit activity log: who viewed a key, downloaded or copied a link, and when (R5).
+
+Entries are ordered by time, then by log position; a page continues after the
+``position`` of the previous page's last entry. Every filter an auditor uses
+has an index that starts with it and ends in ``(at, position)``, so a page is
+one index range scan whatever the size of the log.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import singledispatch
 from uuid import UUID
 
+from ledger import _validate
 from ledger.aggregates.base import LedgerEvent
 from ledger.aggregates.licence import AccessEvent
-from ledger.projections.sql import Query, Statement, parse_timestamp, timestamp
+from ledger.errors import InvalidInput
+from ledger.projections.sql import Query, Row, Statement, parse_timestamp, timestamp
 from ledger.values import ActivityEntry
+
+MAX_PAGE = 10_000
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS {ledger_activity} ("
     " position BIGINT PRIMARY KEY, partner_id TEXT NOT NULL, tenant_id TEXT NOT NULL,"
     " order_id TEXT NOT NULL, at TEXT NOT NULL, user_name TEXT NOT NULL, action TEXT NOT NULL,"
     " title TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ledger_activity_by_partner ON {ledger_activity} (partner_id, at)",
+    # Replaced by ledger_activity_by_partner_at, which also orders ties by position.
+    "DROP INDEX IF EXISTS {ledger_activity_by_partner}",
+    "CREATE INDEX IF NOT EXISTS ledger_activity_by_partner_at"
+    " ON {ledger_activity} (partner_id, at, position)",
+    "CREATE INDEX IF NOT EXISTS ledger_activity_by_tenant"
+    " ON {ledger_activity} (tenant_id, at, position)",
+    "CREATE INDEX IF NOT EXISTS ledger_activity_by_order"
+    " ON {ledger_activity} (order_id, at, position)",
+    "CREATE INDEX IF NOT EXISTS ledger_activity_by_user"
+    " ON {ledger_activity} (partner_id, user_name, at, position)",
+    "CREATE INDEX IF NOT EXISTS ledger_activity_by_at ON {ledger_activity} (at, position)",
 )
 
 
@@ -44,42 +66,128 @@ def _(event: AccessEvent, position: int) -> list[Statement]:
     ]
 
 
-def _day_start(day: date) -> str:
-    return timestamp(datetime.combine(day, time.min, tzinfo=UTC))
+@dataclass(frozen=True)
+class Selection:
+    """Which entries: the half-open time range ``[start, end)`` as stored text, and filters."""
+
+    start: str
+    end: str
+    partner_id: str | None = None
+    tenant_id: UUID | None = None
+    order_id: UUID | None = None
+    user: str | None = None
+    after: int | None = None
+    limit: int | None = None
 
 
-def for_partner(query: Query, partner_id: str, start: date, end: date) -> list[ActivityEntry]:
-    """Entries of UTC days ``start``..``end`` inclusive, oldest first."""
-    return [entry for _, entry in between(query, start, end, partner_id)]
+def _bound(field: str, value: object, *, end: bool) -> datetime:
+    """A date is a whole UTC day (an end date includes its day); a datetime is exact.
 
-
-def between(
-    query: Query, start: date, end: date, partner_id: str | None = None
-) -> list[tuple[str, ActivityEntry]]:
-    """(partner_id, entry) of UTC days ``start``..``end``, oldest first; None: every partner."""
-    window = (_day_start(start), _day_start(end + timedelta(days=1)))
-    if partner_id is None:
-        rows = query(
-            "SELECT * FROM {ledger_activity} WHERE at >= ? AND at < ? ORDER BY at, position",
-            window,
-        )
+    Nothing is recorded outside ``EARLIEST..LATEST`` (R16), so a bound beyond them
+    is narrowed to them: the answer is the same, and ``date.max`` still has a next day.
+    """
+    if isinstance(value, datetime):
+        moment = _validate.aware_utc(field, value)
+    elif isinstance(value, date):
+        day = min(max(value, _validate.EARLIEST.date()), _validate.LATEST.date())
+        moment = datetime.combine(day, time.min, tzinfo=UTC)
+        if end and day < _validate.LATEST.date():
+            moment += timedelta(days=1)
     else:
-        rows = query(
-            "SELECT * FROM {ledger_activity} WHERE partner_id = ? AND at >= ? AND at < ?"
-            " ORDER BY at, position",
-            (partner_id, *window),
+        raise InvalidInput(
+            field, f"must be a date or an aware datetime, got {type(value).__name__}"
         )
-    return [
-        (
-            row["partner_id"],
-            ActivityEntry(
-                at=parse_timestamp(row["at"]),
-                user=row["user_name"],
-                action=row["action"],
-                tenant_id=UUID(row["tenant_id"]),
-                order_id=UUID(row["order_id"]),
-                title=row["title"],
-            ),
+    return min(max(moment, _validate.EARLIEST), _validate.LATEST)
+
+
+def select(
+    start: object,
+    end: object,
+    *,
+    partner_id: str | None = None,
+    tenant_id: object = None,
+    order_id: object = None,
+    user: object = None,
+    limit: object = None,
+    after: object = None,
+) -> Selection:
+    """Validate an activity-log request (R5); a problem is an `InvalidInput` naming the field."""
+    first, last = _bound("start", start, end=False), _bound("end", end, end=True)
+    if _bound("end", end, end=False) < first:  # an end day counts from its first instant
+        raise InvalidInput("end", "is before start")
+    return Selection(
+        start=timestamp(first),
+        end=timestamp(last),
+        partner_id=partner_id,
+        tenant_id=None if tenant_id is None else _validate.uuid("tenant_id", tenant_id),
+        order_id=None if order_id is None else _validate.uuid("order_id", order_id),
+        user=None if user is None else _validate.text("user", user),
+        limit=None
+        if limit is None
+        else _validate.integer("limit", limit, minimum=1, maximum=MAX_PAGE),
+        after=None if after is None else _validate.integer("after", after, minimum=0),
+    )
+
+
+def _entry(row: Row) -> ActivityEntry:
+    return ActivityEntry(
+        at=parse_timestamp(row["at"]),
+        user=row["user_name"],
+        action=row["action"],
+        tenant_id=UUID(row["tenant_id"]),
+        order_id=UUID(row["order_id"]),
+        title=row["title"],
+        position=int(row["position"]),
+    )
+
+
+def rows(query: Query, selection: Selection) -> list[Row]:
+    """One page of rows (all of them without a limit), oldest first."""
+    where = ["at >= ?", "at < ?"]
+    params: list[object] = [selection.start, selection.end]
+    for column, value in (
+        ("partner_id", selection.partner_id),
+        ("tenant_id", selection.tenant_id),
+        ("order_id", selection.order_id),
+        ("user_name", selection.user),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(str(value))
+    if selection.after is not None:
+        found = query(
+            "SELECT at FROM {ledger_activity} WHERE position = ?"
+            + (" AND partner_id = ?" if selection.partner_id is not None else ""),
+            (selection.after,)
+            if selection.partner_id is None
+            else (selection.after, selection.partner_id),
         )
-        for row in rows
-    ]
+        if not found:
+            raise InvalidInput("after", f"{selection.after} is not the position of an entry")
+        after_at = found[0]["at"]
+        # A range on `at` that the index can use, and the tie on `at` broken by position.
+        where.extend(["at >= ?", "(at > ? OR position > ?)"])
+        params.extend([after_at, after_at, selection.after])
+    sql = "SELECT * FROM {ledger_activity} WHERE " + " AND ".join(where) + " ORDER BY at, position"
+    if selection.limit is not None:
+        sql += " LIMIT ?"
+        params.append(selection.limit)
+    return query(sql, tuple(params))
+
+
+def entries(query: Query, selection: Selection) -> list[ActivityEntry]:
+    return [_entry(row) for row in rows(query, selection)]
+
+
+def stream(
+    query: Query, selection: Selection, page: int = 2000
+) -> Iterator[tuple[str, ActivityEntry]]:
+    """(partner_id, entry) of every selected entry, a page at a time (bounded memory)."""
+    current = replace(selection, limit=page)
+    while True:
+        batch = rows(query, current)
+        for row in batch:
+            yield row["partner_id"], _entry(row)
+        if len(batch) < page:
+            return
+        current = replace(current, after=int(batch[-1]["position"]))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import singledispatch
 from uuid import UUID
 
 from ledger.aggregates import Order
 from ledger.aggregates.base import LedgerEvent
 from ledger.money import Money, stored_minor_units, stored_money
-from ledger.projections.sql import Query, Statement, parse_timestamp, timestamp
+from ledger.projections.sql import Query, Row, Statement, parse_timestamp, timestamp
 from ledger.values import CreditLine, CreditStatement
 
 DDL = (
@@ -71,3 +72,25 @@ def for_month(query: Query, partner_id: str, month: str) -> CreditStatement:
         currency = line.amount.currency
         totals[currency] = totals.get(currency, stored_money("0", currency)) + line.amount
     return CreditStatement(month=month, lines=lines, totals=dict(sorted(totals.items())))
+
+
+def stream(
+    query: Query, month: str, partner_id: str | None = None, page: int = 2000
+) -> Iterator[Row]:
+    """The month's credit rows in log order, a page at a time (exports)."""
+    position = 0
+    partner_clause = "" if partner_id is None else " AND partner_id = ?"
+    while True:
+        params: tuple[object, ...] = (month, position)
+        if partner_id is not None:
+            params += (partner_id,)
+        rows = query(
+            "SELECT * FROM {ledger_credits} WHERE month = ? AND position > ?"
+            + partner_clause
+            + f" ORDER BY position LIMIT {page}",
+            params,
+        )
+        yield from rows
+        if len(rows) < page:
+            return
+        position = int(rows[-1]["position"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import singledispatch
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from ledger.aggregates.base import LedgerEvent
 from ledger.money import stored_minor_units, stored_money
 from ledger.projections.sql import (
     Query,
+    Row,
     Statement,
     optional_timestamp,
     parse_optional_timestamp,
@@ -28,6 +30,7 @@ DDL = (
     " position BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ledger_software_by_tenant"
     " ON {ledger_software} (tenant_id, purchased_at, position)",
+    "CREATE INDEX IF NOT EXISTS ledger_software_by_position ON {ledger_software} (position)",
 )
 
 
@@ -130,3 +133,51 @@ def for_tenant(query: Query, tenant_id: UUID, partner_id: str | None = None) -> 
         )
         for row in rows
     ]
+
+
+def stream(
+    query: Query, partner_id: str | None = None, tenant_id: UUID | None = None, page: int = 2000
+) -> Iterator[Row]:
+    """Software rows in log order of their purchase, a page at a time (exports)."""
+    position = 0
+    clauses = ""
+    extra: tuple[object, ...] = ()
+    if partner_id is not None:
+        clauses += " AND partner_id = ?"
+        extra += (partner_id,)
+    if tenant_id is not None:
+        clauses += " AND tenant_id = ?"
+        extra += (str(tenant_id),)
+    while True:
+        rows = query(
+            "SELECT * FROM {ledger_software} WHERE position > ?"
+            + clauses
+            + f" ORDER BY position LIMIT {page}",
+            (position, *extra),
+        )
+        yield from rows
+        if len(rows) < page:
+            return
+        position = int(rows[-1]["position"])
+
+
+def export_record(row: Row) -> dict[str, object]:
+    currency = row["currency"]
+    return {
+        "order_id": row["order_id"],
+        "partner_id": row["partner_id"],
+        "tenant_id": row["tenant_id"],
+        "product_id": row["product_id"],
+        "sku_id": row["sku_id"],
+        "title": row["title"],
+        "kind": row["kind"],
+        "quantity": int(row["quantity"]),
+        "total": str(stored_minor_units(row["total_minor"], currency).amount),
+        "credited": str(stored_minor_units(row["credited_minor"], currency).amount),
+        "currency": currency,
+        "tax_inclusive": bool(row["tax_inclusive"]),
+        "status": row["status"],
+        "key_available": bool(row["key_available"]),
+        "purchased_at": row["purchased_at"],
+        "cancellable_until": row["cancellable_until"],
+    }

@@ -1,23 +1,31 @@
-"""Brings the views up to date with the event log (pull, batch, track).
+"""Brings the views up to date with the event log (pull, check, batch, track).
 
-The facade calls `catch_up` before it answers a query, which gives
-read-your-writes on every store; a separate worker process can call it in a
-loop (PostgreSQL or SQLite alike) because the tracking record makes a second
-application of the same events fail and roll back.
+Inline mode calls `catch_up` before it answers a query, which gives
+read-your-writes on every store; a follower process calls it in a loop
+(`ledger.projections.follower`). Each event is checked before it is applied
+or linked: its seal (R18) and then its decoding. An event that fails stops
+the views just before it (`ProjectionError`, R15) instead of failing the
+caller: commands never need the views, and queries report the position.
+Applying the same events twice is impossible: the tracking record and the
+chain head make a second projector's transaction fail and roll back.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
 from eventsourcing.persistence import IntegrityError, Notification, OperationalError, Tracking
 
 from ledger.aggregates.base import LedgerEvent
+from ledger.errors import EventDecodingError, ProjectionError
 from ledger.eventstore import EventStore
-from ledger.projections.views import LedgerViews
+from ledger.mapper import PydanticMapper
+from ledger.projections.views import Applied, LedgerViews, ViewsMoved
+from ledger.sealing import Trust
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 # A busy SQLite writer or a racing projector: back off briefly, then re-read the position.
 MAX_CONFLICTS = 50
 BACKOFF_SECONDS = 0.01
@@ -27,10 +35,20 @@ MAX_STORE_FAULTS = 3
 
 
 class ViewUpdater:
-    def __init__(self, events: EventStore, views: LedgerViews) -> None:
+    def __init__(self, events: EventStore, views: LedgerViews, trust: Trust | None = None) -> None:
         self._events = events
+        mapper = events.mapper
+        assert isinstance(mapper, PydanticMapper)
+        self._mapper = mapper
         self._views = views
+        self.trust = trust or Trust(None)
         self._lock = threading.Lock()
+        #: Where the views stop, and why, after the last catch-up; None when they are whole.
+        self.failure: ProjectionError | None = None
+
+    @property
+    def name(self) -> str:
+        return self._events.name
 
     def decode(self, notification: Notification) -> LedgerEvent:
         event = self._events.mapper.to_domain_event(notification)
@@ -40,27 +58,108 @@ class ViewUpdater:
     def position(self) -> int:
         return self._views.max_tracking_id(self._events.name) or 0
 
-    def catch_up(self) -> int:
-        """Apply every event recorded so far; returns how many this call applied."""
+    def check(
+        self, batch: Sequence[Notification], head: str, after: int
+    ) -> tuple[list[Applied], ProjectionError | None]:
+        """The batch's events up to the first one that fails its seal or decoding."""
+        walker = self.trust.walker(head, after)
+        good: list[Applied] = []
+        for notification in batch:
+            step = walker.step(notification)
+            if step.problem is not None:
+                return good, ProjectionError(notification.id, step.problem)
+            try:
+                event = self._mapper.decode(notification, step.body)
+            except EventDecodingError as error:
+                return good, ProjectionError(notification.id, str(error))
+            assert isinstance(event, LedgerEvent)
+            good.append((event, notification, step))
+        return good, None
+
+    def catch_up(self, limit: int | None = None) -> int:
+        """Apply the events recorded so far (at most ``limit``); returns how many this call applied.
+
+        Never raises for a damaged event: `failure` says where the views stopped.
+        """
         applied = 0
         conflicts = 0
         faults = 0
+        single = False  # after a batch failed to apply: one event per transaction to find it
         with self._lock:
-            while True:
-                position = self.position()
+            while limit is None or applied < limit:
+                after, head = self._views.chain_head()
+                size = 1 if single else BATCH_SIZE
+                if limit is not None:
+                    size = min(size, limit - applied)
                 batch = self._events.recorder.select_notifications(
-                    start=position, limit=BATCH_SIZE, inclusive_of_start=False
+                    start=after, limit=size, inclusive_of_start=False
                 )
                 if not batch:
+                    self.failure = None
                     return applied
-                decoded = [(self.decode(notification), notification) for notification in batch]
-                try:
-                    self._views.apply(decoded, Tracking(self._events.name, batch[-1].id))
-                except (IntegrityError, OperationalError) as error:
-                    conflicts += 1
-                    faults += isinstance(error, OperationalError)
-                    if conflicts > MAX_CONFLICTS or faults > MAX_STORE_FAULTS:
-                        raise
-                    time.sleep(BACKOFF_SECONDS * conflicts)
-                    continue
-                applied += len(batch)
+                good, failure = self.check(batch, head, after)
+                if good:
+                    try:
+                        self._views.apply(good, after, Tracking(self.name, good[-1][1].id))
+                    except (ViewsMoved, IntegrityError, OperationalError) as error:
+                        moved = self._views.chain_head()[0] != after
+                        if moved or isinstance(error, ViewsMoved | OperationalError):
+                            conflicts += 1
+                            faults += isinstance(error, OperationalError)
+                            if conflicts > MAX_CONFLICTS or faults > MAX_STORE_FAULTS:
+                                raise
+                            time.sleep(BACKOFF_SECONDS * min(conflicts, 10))
+                            continue
+                        failure = self._unappliable(good, error)
+                        if failure is None:
+                            single = True
+                            continue
+                        good = []
+                    except Exception as error:  # a handler that cannot project this event
+                        failure = self._unappliable(good, error)
+                        if failure is None:
+                            single = True
+                            continue
+                        good = []
+                    applied += len(good)
+                    single = False
+                if failure is not None:
+                    self.failure = failure
+                    return applied
+            return applied
+
+    def apply_delivered(self, batch: Sequence[Notification]) -> int | None:
+        """Apply notifications a subscription delivered, in one transaction when they follow on.
+
+        Returns how many were applied, or None when they do not simply follow the
+        views' position (another follower got there first, the views moved, an
+        event fails): the caller then pulls with `catch_up`, which sorts it out.
+        """
+        with self._lock:
+            after, head = self._views.chain_head()
+            fresh = [n for n in batch if n.id > after]
+            if not fresh:
+                return 0
+            if fresh[0].id != after + 1:
+                # PostgreSQL ids have gaps: make sure nothing unseen lies in between.
+                first = self._events.recorder.select_notifications(
+                    start=after, limit=1, inclusive_of_start=False
+                )
+                if not first or first[0].id != fresh[0].id:
+                    return None
+            good, failure = self.check(fresh, head, after)
+            if failure is not None or not good:
+                return None
+            try:
+                self._views.apply(good, after, Tracking(self.name, good[-1][1].id))
+            except (ViewsMoved, IntegrityError, OperationalError):
+                return None
+            self.failure = None
+            return len(good)
+
+    @staticmethod
+    def _unappliable(good: list[Applied], error: BaseException) -> ProjectionError | None:
+        """The error of the one event that failed to apply; None: narrow the batch down first."""
+        if len(good) > 1:
+            return None
+        return ProjectionError(good[0][1].id, f"cannot be applied to the views: {error}")

@@ -12,7 +12,8 @@ row and skip each other's events.)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
@@ -21,6 +22,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
 from ledger.aggregates.base import LedgerEvent
+from ledger.faults import reading
 from ledger.projections import (
     activity_log,
     audit_chain,
@@ -28,7 +30,8 @@ from ledger.projections import (
     refund_requests,
     software_list,
 )
-from ledger.projections.sql import Dialect, Params, Row, Statement
+from ledger.projections.sql import TABLES, Dialect, Params, Row, Statement, execute_all
+from ledger.sealing import GENESIS, Step
 
 Handler = Callable[[LedgerEvent, int], list[Statement]]
 
@@ -38,8 +41,46 @@ VIEW_DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement i
 DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL
 
 
+@cache
+def _handlers_of(kind: type[LedgerEvent]) -> tuple[Handler, ...]:
+    """The handlers that do something with this class of event, resolved once per class."""
+    return tuple(
+        implementation
+        for handler in HANDLERS
+        if (implementation := handler.dispatch(kind)) is not handler.dispatch(LedgerEvent)  # type: ignore[attr-defined]
+    )
+
+
 def statements_for(event: LedgerEvent, position: int) -> list[Statement]:
-    return [statement for handler in HANDLERS for statement in handler(event, position)]
+    handlers = _handlers_of(type(event))
+    if len(handlers) == 1:
+        return handlers[0](event, position)
+    return [statement for handler in handlers for statement in handler(event, position)]
+
+
+class ReadSnapshot:
+    """Queries that all see one snapshot of the views (one read transaction)."""
+
+    def __init__(self, dialect: Dialect, cursor: Any) -> None:
+        self.dialect = dialect
+        self._cursor = cursor
+
+    def query(self, template: str, params: Params) -> list[Row]:
+        self._cursor.execute(self.dialect.render(template), params)
+        return list(self._cursor.fetchall())
+
+    def chain_head(self) -> tuple[int, str]:
+        rows = self.query(audit_chain.LAST_LINK, ())
+        if not rows:
+            return 0, GENESIS
+        return int(rows[0]["position"]), str(rows[0]["hash"])
+
+
+class ViewsMoved(Exception):
+    """Another projector applied events since this batch was read: re-read and try again."""
+
+
+Applied = tuple[LedgerEvent, Notification, Step]
 
 
 class LedgerViews:
@@ -48,30 +89,68 @@ class LedgerViews:
     dialect: Dialect
     datastore: Any
 
-    def apply(self, batch: Sequence[tuple[LedgerEvent, Notification]], tracking: Tracking) -> None:
+    def apply(self, batch: Sequence[Applied], after: int, tracking: Tracking) -> None:
+        """Apply a checked batch that directly follows position ``after``, with its chain links."""
         with self.datastore.transaction(commit=True) as cursor:
             # Tracking first: it is a write, so it takes SQLite's write lock (or the
-            # PostgreSQL row lock) before anything is read, and a racing projector
-            # fails here instead of reading a chain head that is about to move.
+            # PostgreSQL row lock) before anything is read. The tracking row refuses a
+            # position at or below its own; the chain head catches the other race, a
+            # projector that applied a *shorter* batch from the same start.
             self._insert_tracking(cursor, tracking)
             cursor.execute(self.dialect.render(audit_chain.LAST_LINK), ())
             head = cursor.fetchone()
-            chain_hash = audit_chain.GENESIS if head is None else head["hash"]
+            if (0 if head is None else int(head["position"])) != after:
+                raise ViewsMoved(after)
+            statements: list[Statement] = []
+            for event, notification, _ in batch:
+                statements.extend(statements_for(event, notification.id))
+            # The links last, so that they form one run of one statement.
+            statements.extend(audit_chain.insert_link(n.id, step.link) for _, n, step in batch)
             with self._pipelined(cursor):
-                for event, notification in batch:
-                    statements = statements_for(event, notification.id)
-                    chain_hash = audit_chain.link(chain_hash, notification)
-                    statements.append(audit_chain.insert_link(notification.id, chain_hash))
-                    for template, params in statements:
-                        cursor.execute(self.dialect.render(template), params)
+                execute_all(cursor, self.dialect, statements)
+
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[ReadSnapshot]:
+        with self.datastore.transaction(commit=False) as cursor:
+            self._begin_snapshot(cursor)
+            yield ReadSnapshot(self.dialect, cursor)
+
+    def _begin_snapshot(self, cursor: Any) -> None:
+        """SQLite: a read transaction in WAL mode is already one snapshot."""
+
+    def chain_head(self) -> tuple[int, str]:
+        """(position, hash) of the last event applied: (0, GENESIS) before the first."""
+        rows = self.query(audit_chain.LAST_LINK, ())
+        if not rows:
+            return 0, GENESIS
+        return int(rows[0]["position"]), str(rows[0]["hash"])
 
     def _pipelined(self, cursor: Any) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()
 
     def query(self, template: str, params: Params) -> list[Row]:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.dialect.render(template), params)
-            return list(cursor.fetchall())
+        """One read of the views, again on a fresh connection if the database dropped it."""
+
+        def read() -> list[Row]:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(self.dialect.render(template), params)
+                return list(cursor.fetchall())
+
+        return reading(read)
+
+    def lock_tracking(self, cursor: Any, application_name: str) -> int:
+        """Make projectors wait for this transaction; returns the views' position."""
+        raise NotImplementedError
+
+    def refresh_statistics(self) -> None:
+        """After every row was replaced: let the query planner see the new tables."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for table in TABLES:
+                cursor.execute(f"ANALYZE {self.dialect.table(table)}", ())
+
+    def set_tracking(self, cursor: Any, application_name: str, position: int) -> None:
+        """Move the position to exactly ``position`` (a rebuild may move it back)."""
+        raise NotImplementedError
 
     if TYPE_CHECKING:  # provided by the eventsourcing tracking recorder it is mixed into
 
@@ -87,6 +166,25 @@ class SQLiteLedgerViews(SQLiteTrackingRecorder, LedgerViews):
         statements = super().construct_create_table_statements()
         return [*statements, *(self.dialect.render(ddl) for ddl in DDL)]
 
+    def lock_tracking(self, cursor: Any, application_name: str) -> int:
+        # A write takes SQLite's one write lock; only then is the position read.
+        cursor.execute(
+            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
+            (application_name,),
+        )
+        cursor.execute(
+            "SELECT notification_id FROM tracking WHERE application_name = ?", (application_name,)
+        )
+        row = cursor.fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_tracking(self, cursor: Any, application_name: str, position: int) -> None:
+        cursor.execute(
+            "INSERT INTO tracking (application_name, notification_id) VALUES (?, ?)"
+            " ON CONFLICT (application_name) DO UPDATE SET notification_id = ?",
+            (application_name, position, position),
+        )
+
 
 class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
@@ -97,6 +195,30 @@ class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
     def _pipelined(self, cursor: Any) -> contextlib.AbstractContextManager[Any]:
         # One round trip per batch instead of one per statement.
         return cast(contextlib.AbstractContextManager[Any], cursor.connection.pipeline())
+
+    def _begin_snapshot(self, cursor: Any) -> None:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def _tracking_table(self) -> str:
+        return f'"{self.datastore.schema or "public"}".{self.tracking_table_name}'
+
+    def lock_tracking(self, cursor: Any, application_name: str) -> int:
+        # Blocks every projector's tracking write (not readers) until this commits.
+        cursor.execute(f"LOCK TABLE {self._tracking_table()} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(
+            f"SELECT notification_id FROM {self._tracking_table()} WHERE application_name = %s",
+            (application_name,),
+        )
+        row = cursor.fetchone()
+        return 0 if row is None else int(row["notification_id"])
+
+    def set_tracking(self, cursor: Any, application_name: str, position: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {self._tracking_table()} (application_name, notification_id)"
+            " VALUES (%s, %s) ON CONFLICT (application_name)"
+            " DO UPDATE SET notification_id = EXCLUDED.notification_id",
+            (application_name, position),
+        )
 
 
 def construct_views(factory: Any, kind: str) -> LedgerViews:

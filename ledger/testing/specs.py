@@ -134,17 +134,23 @@ class Scenario:
         """Every stored event, oldest first, read through the auditors' export."""
         buffer = io.StringIO()
         self.ledger.audit.export_events(buffer, "jsonl")
-        records = (json.loads(line) for line in buffer.getvalue().splitlines())
+        lines = (json.loads(line) for line in buffer.getvalue().splitlines())
+        # Event rows carry the stored body as JSON text; the header and closing lines do not.
+        records = ((r, json.loads(r["body"])) for r in lines if "position" in r)
         return [
             RecordedEvent(
                 position=r["position"],
                 name=_topic_name(r["topic"]),
                 originator_id=UUID(r["originator_id"]),
-                user=r["user"],
-                at=datetime.fromisoformat(r["timestamp"]),
-                payload=r["payload"],
+                user=body.get("user", ""),
+                at=datetime.fromisoformat(body["timestamp"]),
+                payload={
+                    k: v
+                    for k, v in body.items()
+                    if k not in ("originator_id", "originator_version", "timestamp")
+                },
             )
-            for r in records
+            for r, body in records
         ]
 
     # -- given / when / then ---------------------------------------------------------------

@@ -1,0 +1,232 @@
+"""R18a and R18b: the views rebuilt from history and compared with the live ones, and the
+views as they stood at a past instant.
+
+Both replay into `ledger.projections.replay.ScratchViews`, a temporary SQLite
+file, so the history's length costs disk, not memory. The comparison is an
+ordered merge: each table is read from the live views and from the replay
+in key order, a page at a time, inside one read snapshot of the live views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger import _validate
+from ledger.aggregates.base import LedgerEvent
+from ledger.eventstore import EventStore
+from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
+from ledger.projections.replay import Progress, ScratchViews, replay
+from ledger.projections.sql import Row
+from ledger.projections.views import LedgerViews, ReadSnapshot
+from ledger.sealing import Trust
+from ledger.values import ActivityEntry, CreditStatement, RefundRequest, SoftwareItem
+
+__all__ = ["HistoricalViews", "RebuildReport", "as_of", "compare_with_replay"]
+
+#: Each view table and the unique key it is compared in.
+VIEW_KEYS = {
+    "ledger_software": ("order_id", False),
+    "ledger_activity": ("position", True),
+    "ledger_credits": ("position", True),
+    "ledger_refunds": ("refund_id", False),
+}
+PAGE = 2000
+MAX_DIFFERENCES = 50
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    """Outcome of `Audit.rebuild`: rebuilt row counts per view and any differing rows."""
+
+    matches: bool
+    rows: dict[str, int]
+    differences: tuple[str, ...] = field(default_factory=tuple)
+    position: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matches": self.matches,
+            "rows": dict(self.rows),
+            "differences": list(self.differences),
+            "position": self.position,
+        }
+
+
+class HistoricalViews:
+    """The views as they stood at an instant (R18b). Close it (or use ``with``) when done."""
+
+    def __init__(self, instant: datetime, views: ScratchViews) -> None:
+        self.instant = instant
+        self._views = views
+
+    def software(self, tenant_id: UUID) -> list[SoftwareItem]:
+        return software_list.for_tenant(self._views.query, _validate.uuid("tenant_id", tenant_id))
+
+    def activity_log(
+        self,
+        partner_id: str,
+        start: date | datetime,
+        end: date | datetime,
+        *,
+        tenant_id: UUID | None = None,
+        order_id: UUID | None = None,
+        user: str | None = None,
+        limit: int | None = None,
+        after: int | None = None,
+    ) -> list[ActivityEntry]:
+        selection = activity_log.select(
+            start,
+            end,
+            partner_id=_validate.text("partner_id", partner_id),
+            tenant_id=tenant_id,
+            order_id=order_id,
+            user=user,
+            limit=limit,
+            after=after,
+        )
+        return activity_log.entries(self._views.query, selection)
+
+    def monthly_credits(self, partner_id: str, month: str) -> CreditStatement:
+        return monthly_credits.for_month(
+            self._views.query,
+            _validate.text("partner_id", partner_id),
+            _validate.month("month", month),
+        )
+
+    def refunds(self, partner_id: str | None = None) -> list[RefundRequest]:
+        partner = None if partner_id is None else _validate.text("partner_id", partner_id)
+        return refund_requests.listing(self._views.query, partner)
+
+    def close(self) -> None:
+        self._views.close()
+
+    def __enter__(self) -> HistoricalViews:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def as_of(
+    events: EventStore, trust: Trust, instant: datetime, progress: Progress | None = None
+) -> HistoricalViews:
+    """The views built from every event recorded at or before ``instant``."""
+
+    def keep(event: LedgerEvent) -> bool:
+        return event.timestamp <= instant
+
+    scratch = ScratchViews()
+    try:
+        replay(events, trust, scratch, keep=keep, progress=progress).raise_failure()
+    except BaseException:
+        scratch.close()
+        raise
+    return HistoricalViews(instant, scratch.ready())
+
+
+def compare_with_replay(
+    events: EventStore,
+    views: LedgerViews,
+    trust: Trust,
+    progress: Progress | None = None,
+) -> RebuildReport:
+    """Replay the history up to the live views' position and compare, table by table."""
+    position, _ = views.chain_head()
+    with ScratchViews() as scratch:
+        built = replay(events, trust, scratch, stop=position, progress=progress)
+        with views.read_snapshot() as live:
+            now_at, _ = live.chain_head()
+            if now_at > built.position and built.failure is None:
+                # Applied live while we replayed: the snapshot is what we compare with.
+                built = replay(
+                    events, trust, scratch, after=built.position, head=built.head, stop=now_at
+                )
+            differences: list[str] = []
+            if built.position != now_at:
+                differences.append(
+                    f"the live views are at position {now_at}, the history replays to"
+                    f" {built.position}"
+                    + ("" if built.failure is None else f" ({built.failure.problem})")
+                )
+            rows: dict[str, int] = {}
+            for table, (key, numeric) in VIEW_KEYS.items():
+                rows[table] = _merge(table, key, numeric, live, scratch, differences)
+        shown = tuple(differences[:MAX_DIFFERENCES])
+        if len(differences) > MAX_DIFFERENCES:
+            shown += (f"... and {len(differences) - MAX_DIFFERENCES} more",)
+        return RebuildReport(
+            matches=not differences, rows=rows, differences=shown, position=built.position
+        )
+
+
+def _plain(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
+    # Both sides come from the same DDL: the values in column order are the row.
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def _merge(
+    table: str,
+    key: str,
+    numeric: bool,
+    live: ReadSnapshot,
+    scratch: ScratchViews,
+    differences: list[str],
+) -> int:
+    """Count the rebuilt rows and note every row that differs, reading both sides in key order."""
+    rebuilt_rows = scratch.scan(f"SELECT * FROM {{{table}}} ORDER BY {key}")
+    live_rows = _pages(live, table, key, numeric)
+    count = 0
+    a = next(live_rows, None)
+    b = next(rebuilt_rows, None)
+    columns: list[str] = list(b.keys()) if b is not None else []
+    while a is not None or b is not None:
+        if b is not None and not columns:
+            columns = list(b.keys())
+        if a is not None and not columns:
+            columns = list(a.keys())
+        a_key = None if a is None else a[key]
+        b_key = None if b is None else b[key]
+        if b is None or (a is not None and _before(a_key, b_key)):
+            differences.append(f"{table}: live row {key}={a_key} is not in the rebuilt views")
+            a = next(live_rows, None)
+            continue
+        count += 1
+        if a is None or _before(b_key, a_key):
+            differences.append(f"{table}: rebuilt row {key}={b_key} is missing from the live views")
+            b = next(rebuilt_rows, None)
+            continue
+        if _plain(a, columns) != _plain(b, columns):
+            differences.append(
+                f"{table}: live {_plain(a, columns)!r} != rebuilt {_plain(b, columns)!r}"
+            )
+        a, b = next(live_rows, None), next(rebuilt_rows, None)
+    return count
+
+
+def _before(a: Any, b: Any) -> bool:
+    # Text keys compare by code point on both sides (the live query orders them the same way).
+    return bool(a < b)
+
+
+def _pages(live: ReadSnapshot, table: str, key: str, numeric: bool) -> Iterator[Row]:
+    last: Any = None
+    order = key if numeric else live.dialect.binary(key)
+    while True:
+        if last is None:
+            rows = live.query(f"SELECT * FROM {{{table}}} ORDER BY {order} LIMIT {PAGE}", ())
+        else:
+            rows = live.query(
+                f"SELECT * FROM {{{table}}} WHERE {order} > ? ORDER BY {order} LIMIT {PAGE}",
+                (last,),
+            )
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        last = rows[-1][key]
+
+
+Prepare = Callable[[], None]
