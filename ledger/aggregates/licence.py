@@ -12,7 +12,7 @@ never conflict. See docs/decisions.md, "Access records".
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ledger.aggregates.order import Order
 
 __all__ = ["LINK_LIFETIME", "AccessEvent", "Licence", "LinkEvent"]
+
+Access = TypeVar("Access", bound="AccessEvent")
 
 #: How ``key_ciphertext`` is sealed: under the order's data key, or (v1) the store's key.
 SealedUnder = Literal["data_key", "store_key"]
@@ -189,16 +191,7 @@ class Licence(BaseAggregate[UUID]):
         nothing), saves the record, and only then hands the key out.
         """
         self._ensure_not_revoked()
-        return self.KeyViewed(
-            originator_id=uuid4(),
-            originator_version=1,
-            timestamp=now,
-            user=user,
-            order_id=self.order_id,
-            partner_id=self.partner_id,
-            tenant_id=self.tenant_id,
-            title=self.title,
-        )
+        return self._access_record(self.KeyViewed, user, now)
 
     def hand_out_link(
         self,
@@ -214,7 +207,20 @@ class Licence(BaseAggregate[UUID]):
         the link it records expires `LINK_LIFETIME` after ``now``."""
         self.check_download_option(version, language, bitness)
         self._ensure_not_revoked()
-        record = self.LinkCopied if copied else self.Downloaded
+        return self._access_record(
+            self.LinkCopied if copied else self.Downloaded,
+            user,
+            now,
+            version=version,
+            language=language,
+            bitness=bitness,
+            link_expires_at=now + LINK_LIFETIME,
+        )
+
+    def _access_record(
+        self, record: type[Access], user: str, now: datetime, **details: object
+    ) -> Access:
+        """A new access record: a stream of its own (fresh id, version 1), never the licence's."""
         return record(
             originator_id=uuid4(),
             originator_version=1,
@@ -224,10 +230,7 @@ class Licence(BaseAggregate[UUID]):
             partner_id=self.partner_id,
             tenant_id=self.tenant_id,
             title=self.title,
-            version=version,
-            language=language,
-            bitness=bitness,
-            link_expires_at=now + LINK_LIFETIME,
+            **details,
         )
 
     def revoke(self, reason: str, user: str, now: datetime) -> None:
