@@ -32,7 +32,7 @@ class ViewQueries(LedgerCore):
         actor = inputs.actor(actor)
         tenant_id = _validate.uuid("tenant_id", tenant_id)
         self._visible_tenant(actor, tenant_id)
-        access.require_software_reader(actor)
+        access.SOFTWARE.require(actor)
         self._views_ready()
         # A partner sees its own orders for the tenant; the tenant's users see every partner's.
         return software_list.for_tenant(self._query, tenant_id, actor.partner_id)
@@ -67,7 +67,7 @@ class ViewQueries(LedgerCore):
             limit=limit,
             after=after,
         )
-        access.require_partner_role(actor, access.ACTIVITY_READERS, "read the activity log")
+        access.ACTIVITY_LOG.require(actor)
         assert selection.partner_id is not None
         self._views_ready()
         return activity_log.entries(self._query, selection)
@@ -77,7 +77,7 @@ class ViewQueries(LedgerCore):
         """Credits issued in a UTC month (``"YYYY-MM"``), with totals per currency."""
         actor = inputs.actor(actor)
         month = _validate.month("month", month)
-        access.require_partner_role(actor, access.CREDIT_READERS, "read monthly credits")
+        access.MONTHLY_CREDITS.require(actor)
         assert actor.partner_id is not None
         self._views_ready()
         return monthly_credits.for_month(self._query, actor.partner_id, month)
