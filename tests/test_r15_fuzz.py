@@ -259,6 +259,12 @@ COMMANDS: list[EntryPoint] = [
         lambda s, a: s.led.refunds(**a),
     ),
     EntryPoint(
+        "customers",
+        lambda s: {"actor": s.agent},
+        {"actor": bad.NOT_ACTOR},
+        lambda s, a: s.led.customers(**a),
+    ),
+    EntryPoint(
         "software",
         lambda s: {"actor": s.agent, "tenant_id": s.tenant_id},
         {"actor": bad.NOT_ACTOR, "tenant_id": bad.BAD_UUID},

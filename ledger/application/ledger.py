@@ -38,6 +38,8 @@ from ledger.audit import Audit
 from ledger.errors import ConfigurationError, InvalidInput, LedgerError
 from ledger.faults import guarded, is_store_fault
 from ledger.policies.cancellation import CancellationPolicy
+from ledger.projections import customer_list
+from ledger.projections.rebuild import rebuild_live_views
 from ledger.values import ViewsMode
 
 __all__ = ["Ledger"]
@@ -163,6 +165,7 @@ class Ledger(
                     views_timeout=float(views_timeout),
                 )
             )
+            _opened(ledger._fill_new_views)
             if views == "inline":
                 _opened(ledger.catch_up)
         except BaseException:
@@ -170,6 +173,23 @@ class Ledger(
             raise
         ledger._uow.log.debug("ledger.opened", store=parts.store.description)
         return ledger
+
+    def _fill_new_views(self) -> None:
+        """Views built by a release without the customer list: rebuild them once, from the log.
+
+        Until the rebuild commits, the first registration still has no row, so a
+        rebuild cut short (a crash, a kill) is done again at the next open.
+        """
+        position, _ = self._views.chain_head()
+        recorder = self._uow.events.recorder
+        if customer_list.missing_history(self._query, recorder, position):
+            self._uow.log.warning(
+                "ledger.views_upgrade",
+                position=position,
+                reason="views built before the customer list: rebuilding them from the log once",
+            )
+            built = rebuild_live_views(self._uow.events, self._views, self._updater.trust)
+            self._updater.failure = built.failure
 
     def close(self) -> None:
         self._parts.close()

@@ -1,4 +1,4 @@
-"""The views: the customer's software list, the activity log (R5) and the monthly credits.
+"""The views: customers, the software list, the activity log (R5) and the monthly credits.
 
 Each query first brings the views up to date with the event log, so it
 reflects every command this `Ledger` completed (read-your-writes).
@@ -14,13 +14,26 @@ from ledger.application import inputs
 from ledger.application.core import LedgerCore
 from ledger.faults import guarded
 from ledger.policies import access
-from ledger.projections import activity_log, monthly_credits, software_list
-from ledger.values import ActivityEntry, Actor, CreditStatement, SoftwareItem
+from ledger.projections import activity_log, customer_list, monthly_credits, software_list
+from ledger.values import ActivityEntry, Actor, CreditStatement, Customer, SoftwareItem
 
 __all__ = ["ViewQueries"]
 
 
 class ViewQueries(LedgerCore):
+    @guarded
+    def customers(self, actor: Actor) -> list[Customer]:
+        """The customers the actor's partner registered, with its details, oldest first (R11).
+
+        For any partner user; a tenant registered by several partners appears
+        to each with the details that partner gave.
+        """
+        actor = inputs.actor(actor)
+        access.LIST_CUSTOMERS.require(actor)
+        assert actor.partner_id is not None
+        self._views_ready()
+        return customer_list.for_partner(self._query, actor.partner_id)
+
     @guarded
     def software(self, actor: Actor, tenant_id: UUID) -> list[SoftwareItem]:
         """The customer's software list, cancelled and refunded orders included.
