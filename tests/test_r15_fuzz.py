@@ -63,6 +63,8 @@ EXAMPLES = {
     "open": (250, 60),
 }
 WINDOW_PASSED = timedelta(days=40)
+#: Not an Actor, for the audit exports' optional ``actor=`` (None is allowed there).
+SOME_NOT_ACTOR = bad.NOT_ACTOR.filter(lambda value: value is not None)
 
 
 def examples(kind: str) -> int:
@@ -301,8 +303,8 @@ COMMANDS: list[EntryPoint] = [
     ),
     EntryPoint(
         "audit.export_events",
-        lambda s: {"target": _stream(), "format": "jsonl"},
-        {"target": bad.BAD_TARGET, "format": bad.BAD_FORMAT},
+        lambda s: {"target": _stream(), "format": "jsonl", "actor": None},
+        {"target": bad.BAD_TARGET, "format": bad.BAD_FORMAT, "actor": SOME_NOT_ACTOR},
         lambda s, a: s.led.audit.export_events(**a),
     ),
     EntryPoint(
@@ -313,6 +315,7 @@ COMMANDS: list[EntryPoint] = [
             "end": date(2026, 11, 30),
             "format": "csv",
             "partner_id": None,
+            "actor": s.admin,
         },
         {
             "target": bad.BAD_TARGET,
@@ -320,6 +323,7 @@ COMMANDS: list[EntryPoint] = [
             "end": bad.BAD_DAY,
             "format": bad.BAD_FORMAT,
             "partner_id": bad.BAD_OPTIONAL_TEXT,
+            "actor": SOME_NOT_ACTOR,
         },
         lambda s, a: s.led.audit.export_activity(**a),
     ),

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from ledger.application import wiring
+from ledger.application import logs, wiring
 from ledger.application.customers import CustomerCommands
 from ledger.application.licences import LicenceCommands
 from ledger.application.orders import OrderCommands
@@ -94,7 +94,9 @@ class Ledger(
         )
         self._parts = parts
         self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now)
-        self._audit = Audit(parts.events, parts.views, self._updater, self._prepare_views)
+        self._audit = Audit(
+            parts.events, parts.views, self._updater, self._prepare_views, log=self._uow.log
+        )
 
     def _prepare_views(self) -> None:
         # Audit reads of the views: inline mode applies what was recorded first.
@@ -153,7 +155,7 @@ class Ledger(
         ):
             raise InvalidInput("views_timeout", "must be a number of seconds in 0..3600")
         previous = wiring.previous_keys(previous_keys)
-        parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key))
+        parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key, logger))
         try:
             ledger = _opened(
                 lambda: cls(
@@ -171,7 +173,7 @@ class Ledger(
         except BaseException:
             parts.close()
             raise
-        ledger._uow.log.debug("ledger.opened", store=parts.store.description)
+        logs.emit(ledger._uow.log, "debug", "ledger.opened", store=parts.store.description)
         return ledger
 
     def _fill_new_views(self) -> None:
@@ -183,7 +185,9 @@ class Ledger(
         position, _ = self._views.chain_head()
         recorder = self._uow.events.recorder
         if customer_list.missing_history(self._query, recorder, position):
-            self._uow.log.warning(
+            logs.emit(
+                self._uow.log,
+                "warning",
                 "ledger.views_upgrade",
                 position=position,
                 reason="views built before the customer list: rebuilding them from the log once",
@@ -227,5 +231,7 @@ class Ledger(
         event is changed: only the key table (``ledger_wrapped_keys``).
         """
         moved = self._vault.rewrap()
-        self._uow.log.info("ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id)
+        logs.emit(
+            self._uow.log, "info", "ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id
+        )
         return moved

@@ -1,7 +1,9 @@
 """The views: customers, the software list, the activity log (R5) and the monthly credits.
 
 Each query first brings the views up to date with the event log, so it
-reflects every command this `Ledger` completed (read-your-writes).
+reflects every command this `Ledger` completed (read-your-writes). Reads of
+the activity log and of the credits are logged with the actor (``ledger.read``),
+refused ones too: they are what an auditor asks "who read this?" about.
 """
 
 from __future__ import annotations
@@ -80,17 +82,33 @@ class ViewQueries(LedgerCore):
             limit=limit,
             after=after,
         )
-        access.ACTIVITY_LOG.require(actor)
-        assert selection.partner_id is not None
-        self._views_ready()
-        return activity_log.entries(self._query, selection)
+        with self._read(
+            "activity_log",
+            actor,
+            start=str(start),
+            end=str(end),
+            filter_tenant_id=None if tenant_id is None else str(tenant_id),
+            filter_order_id=None if order_id is None else str(order_id),
+            filter_user=user,
+            limit=limit,
+            after=after,
+        ) as context:
+            access.ACTIVITY_LOG.require(actor)
+            assert selection.partner_id is not None
+            self._views_ready()
+            entries = activity_log.entries(self._query, selection)
+            context["rows"] = len(entries)
+            return entries
 
     @guarded
     def monthly_credits(self, actor: Actor, month: str) -> CreditStatement:
         """Credits issued in a UTC month (``"YYYY-MM"``), with totals per currency."""
         actor = inputs.actor(actor)
         month = _validate.month("month", month)
-        access.MONTHLY_CREDITS.require(actor)
-        assert actor.partner_id is not None
-        self._views_ready()
-        return monthly_credits.for_month(self._query, actor.partner_id, month)
+        with self._read("monthly_credits", actor, month=month) as context:
+            access.MONTHLY_CREDITS.require(actor)
+            assert actor.partner_id is not None
+            self._views_ready()
+            statement = monthly_credits.for_month(self._query, actor.partner_id, month)
+            context["rows"] = len(statement.lines)
+            return statement

@@ -129,6 +129,11 @@ class RefundCommands(LedgerCore):
         """A partner's refund requests (R11: its ADMIN_AGENT, GLOBAL_ADMIN or
         ACCOUNT_ADMIN); support sees every partner's."""
         actor = inputs.actor(actor)
-        access.LIST_REFUNDS.require(actor)
-        self._views_ready()
-        return refund_requests.listing(self._query, None if actor.is_support else actor.partner_id)
+        with self._read("refunds", actor) as context:
+            access.LIST_REFUNDS.require(actor)
+            self._views_ready()
+            requests = refund_requests.listing(
+                self._query, None if actor.is_support else actor.partner_id
+            )
+            context["rows"] = len(requests)
+            return requests
