@@ -388,6 +388,24 @@ def test_cli_demo_fills_a_fresh_store_and_refuses_a_used_one(sqlite_run: Run) ->
     refused(sqlite_run("demo"), 2, "InvalidInput: --url: ")
 
 
+def test_cli_audit_export_logs_who_ran_it(sqlite_run: Run, tmp_path: Path) -> None:
+    ok(sqlite_run(*ANN, "customer", "list"))
+    target = tmp_path / "events.jsonl"
+    code, _, err = sqlite_run(
+        "--log-json", "--as", "ida@audit-firm", "audit", "export", str(target)
+    )
+    assert code == 0
+    (line,) = [json.loads(text) for text in err.splitlines() if text.startswith("{")]
+    assert (line["event"], line["user"], line["export"]) == (
+        "ledger.audit_export",
+        "ida@audit-firm",
+        "events",
+    )
+    code, _, err = sqlite_run("--log-json", *GAIL, "audit", "export", str(target))
+    (line,) = [json.loads(text) for text in err.splitlines() if text.startswith("{")]
+    assert (line["user"], line["roles"], line["partner_id"]) == ("gail", ["GLOBAL_ADMIN"], "P1")
+
+
 def test_cli_log_json_writes_the_library_lines_to_stderr(sqlite_run: Run) -> None:
     tenant = str(uuid4())
     add = ("customer", "add", "--tenant", tenant, "--domain", "c.example", "--name", "C")

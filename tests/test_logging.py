@@ -147,13 +147,16 @@ def test_log_every_audit_export_names_who_exported(
     led.audit.export_activity(io.StringIO(), day, day, "csv", partner_id="P1", actor=READER)
     led.audit.export_credits(io.StringIO(), "2026-11", actor=READER)
     led.audit.export_software(io.StringIO(), partner_id="P1")
+    led.audit.export_credits(io.StringIO(), "2026-11", actor="ida@audit-firm")
     exports = lines(capture, "ledger.audit_export")
     assert [(e["export"], e["user"], e["outcome"]) for e in exports] == [
         ("events", "gail", "ok"),
         ("activity", "gail", "ok"),
         ("credits", "gail", "ok"),
         ("software", None, "ok"),
+        ("credits", "ida@audit-firm", "ok"),
     ]
+    assert "roles" not in exports[4], "an operator's name, not an Actor"
     assert exports[0]["target"] == str(tmp_path / "events.jsonl")
     assert exports[0]["rows"] == 3
     assert exports[1]["target"] == "<stream>"

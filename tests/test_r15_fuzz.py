@@ -63,8 +63,11 @@ EXAMPLES = {
     "open": (250, 60),
 }
 WINDOW_PASSED = timedelta(days=40)
-#: Not an Actor, for the audit exports' optional ``actor=`` (None is allowed there).
-SOME_NOT_ACTOR = bad.NOT_ACTOR.filter(lambda value: value is not None)
+#: Neither an Actor nor a usable name, for the audit exports' optional ``actor=``.
+SOME_NOT_ACTOR = st.one_of(
+    bad.NOT_ACTOR.filter(lambda value: value is not None and not isinstance(value, str)),
+    bad.BAD_OPTIONAL_TEXT,
+)
 
 
 def examples(kind: str) -> int:

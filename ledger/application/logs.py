@@ -47,9 +47,10 @@ def emit(logger: Any, level: str, event: str, **fields: Any) -> None:
     getattr(logger, level)(event, **own_fields(logger, fields))
 
 
-def actor_fields(actor: Actor | None) -> dict[str, Any]:
-    if actor is None:
-        return {"user": None}
+def actor_fields(actor: Actor | str | None) -> dict[str, Any]:
+    """The actor's fields; a plain name is an operator's (the audit exports' ``actor=``)."""
+    if actor is None or isinstance(actor, str):
+        return {"user": actor}
     fields: dict[str, Any] = {
         "user": actor.user,
         "roles": sorted(role.value for role in actor.roles),
@@ -66,7 +67,7 @@ def _one_line(text: str) -> str:
 
 @contextlib.contextmanager
 def logged(
-    logger: Any, event: str, actor: Actor | None, **context: Any
+    logger: Any, event: str, actor: Actor | str | None, **context: Any
 ) -> Iterator[dict[str, Any]]:
     """Log one ``event`` line when the body ends: its outcome, and the error's message if refused.
 

@@ -210,11 +210,12 @@ class Audit:
         format: ExportFormat = "jsonl",
         *,
         progress: Progress | None = None,
-        actor: Actor | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write every stored event (bytes, MAC, chain hash), streamed; returns how many.
 
-        ``actor``, when given, is who is exporting: it is only logged.
+        ``actor``, when given, is who is exporting (an `Actor` or an operator's name): it is
+        only logged.
         """
         if format not in ("jsonl", "csv"):
             raise InvalidInput("format", "must be 'jsonl' or 'csv'")
@@ -250,7 +251,7 @@ class Audit:
         tenant_id: Any = None,
         order_id: Any = None,
         user: str | None = None,
-        actor: Actor | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write the activity log of ``[start, end]`` (every partner by default), streamed."""
         actor = _optional_actor(actor)
@@ -299,7 +300,7 @@ class Audit:
         format: ExportFormat = "jsonl",
         *,
         partner_id: str | None = None,
-        actor: Actor | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write the credits issued in a UTC month (every partner by default), streamed."""
         actor = _optional_actor(actor)
@@ -332,7 +333,7 @@ class Audit:
         *,
         partner_id: str | None = None,
         tenant_id: Any = None,
-        actor: Actor | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write the software list (every order of every partner by default), streamed."""
         actor = _optional_actor(actor)
@@ -355,7 +356,7 @@ class Audit:
             return int(context["rows"])
 
     def _exporting(
-        self, export: str, actor: Actor | None, target: object, format: str, **context: Any
+        self, export: str, actor: Actor | str | None, target: object, format: str, **context: Any
     ) -> contextlib.AbstractContextManager[dict[str, Any]]:
         """One ``ledger.audit_export`` line: what, where to, by whom, how many rows, the outcome."""
         where = str(target) if isinstance(target, str | Path) else "<stream>"
@@ -370,10 +371,15 @@ class Audit:
         )
 
 
-def _optional_actor(actor: object) -> Actor | None:
+def _optional_actor(actor: object) -> Actor | str | None:
+    """Who exports, for the log: an `Actor`, an operator's name, or None."""
     if actor is None or isinstance(actor, Actor):
         return actor
-    raise InvalidInput("actor", f"must be an Actor or None, got {type(actor).__name__}")
+    if isinstance(actor, str):
+        return _validate.text("actor", actor)
+    raise InvalidInput(
+        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
+    )
 
 
 EMPTY_DIGEST = AuditDigest(0, GENESIS)

@@ -128,9 +128,12 @@ class Settings:
             tenant_id=self.tenant,
         )
 
-    def optional_actor(self) -> Actor | None:
-        """The actor when one is named (the audit commands only record it)."""
-        return self.actor() if self.user else None
+    def recorded_user(self) -> Actor | str | None:
+        """Who runs an audit command, for the log: the actor when --role, --partner or
+        --tenant-of-actor name one, the bare --as name of an operator or auditor, or None."""
+        if self.user and (self.roles or self.partner or self.tenant):
+            return self.actor()
+        return self.user
 
     def open(self, views: ViewsMode = "inline", **options: Any) -> Ledger:
         """The Ledger of ``--url``; library errors become exit codes (see `ledger.cli.errors`)."""

@@ -68,13 +68,13 @@ def export(
 ) -> None:
     """Export every stored event with its bytes, seal and chain hash (checkable offline).
 
-    The export is logged with the acting user, when one is given (--as).
+    The export is logged with who ran it, when --as names someone.
 
     Example: ledger audit export events-2026-11.jsonl
     """
     settings: Settings = ctx.obj
     with reported():
-        actor = settings.optional_actor()
+        actor = settings.recorded_user()
     with settings.open(views="follower") as led, reported(), progress_bar("exporting") as bar:
         count = led.audit.export_events(
             path, "csv" if as_csv else "jsonl", progress=bar, actor=actor
