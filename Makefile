@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 test: lint typecheck unit
+
+# Rewrite the blocks of docs/rules.md that are made from the code (the role table, the markets).
+docs: $(STAMP)
+	UPDATE_DOCS=1 $(BIN)/python -m pytest -q tests/test_docs.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_commands.py

@@ -1,4 +1,4 @@
-"""The ``ledger`` command line (SPEC §7): thin modules that parse, call the facade and render.
+"""The ``ledger`` command line: thin modules that parse, call the facade and render.
 
 =================  ================================================================
 `app`              the root command, its global options, who acts, opening the store
