@@ -1,4 +1,4 @@
-"""The public value shapes of SPEC §4: frozen, typed, validated on construction."""
+"""The public value shapes: frozen, typed, validated on construction, JSON-ready (`to_dict`)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ __all__ = [
     "SoftwareItem",
 ]
 
-#: Where an order's life stands in the software list (SPEC value shapes).
+#: Where an order's life stands in the software list.
 OrderStatus = Literal["active", "cancelled", "refunded"]
 #: Why an order is not cancellable (R9); ``"refunded"``: support refunded its whole total.
 CancellationReason = Literal["window_closed", "not_cancellable", "cancelled", "refunded"]
@@ -71,7 +71,7 @@ class Actor(JSONReady):
     or the vendor's support (``Role.SUPPORT`` and neither)."""
 
     user: str
-    # Any set of roles is accepted (SPEC writes {Role.ADMIN_AGENT}); stored as a frozenset.
+    # Any set of roles is accepted (callers write {Role.ADMIN_AGENT}); stored as a frozenset.
     roles: Set[Role]
     partner_id: str | None = None
     tenant_id: UUID | None = None
@@ -253,7 +253,7 @@ class RefundRequest(JSONReady):
 
     @property
     def state(self) -> RefundStatus:
-        """The same as ``status`` (SPEC §4 lists "refund requests and their state")."""
+        """The same as ``status`` (R10 lists "refund requests and their state")."""
         return self.status
 
 

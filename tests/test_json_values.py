@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from ledger import Ledger, Money, ProductKind, Role
 from ledger._json import json_value
-from tests.support import AGENT, ManualClock, customer, partner, support, tenant_with_order
+from ledger.audit import verify_export
+from tests.support import (
+    AGENT,
+    ManualClock,
+    customer,
+    partner,
+    product,
+    support,
+    tenant_with_order,
+)
 
 PLAIN = (str, int, bool, type(None))
 
@@ -81,3 +91,31 @@ def test_s8_a_non_utc_datetime_is_written_in_utc() -> None:
     plus_two = datetime(2026, 11, 2, 13, 0, tzinfo=timezone(timedelta(hours=2)))
     assert json_value(plus_two) == "2026-11-02T11:00:00Z"
     assert json_value({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT}) == ["ADMIN_AGENT", "GLOBAL_ADMIN"]
+
+
+def test_s8_the_audit_results_views_status_and_inputs_are_json_ready(
+    led: Ledger, tmp_path: Path
+) -> None:
+    tenant_id, _ = tenant_with_order(led)
+    export = tmp_path / "events.jsonl"
+    led.audit.export_events(export)
+    values: list[Any] = [
+        led.audit.digest(),
+        led.audit.verify(),
+        led.audit.rebuild(),
+        verify_export(export),
+        *led.customers(AGENT),
+        AGENT,
+        product(),
+    ]
+    for value in values:
+        data = value.to_dict()
+        _only_plain(data, type(value).__name__)
+        assert json.loads(json.dumps(data)) == data
+    status = led.views_status().to_dict()
+    # The one number that is not an int: a duration in seconds, never money.
+    assert isinstance(status.pop("lag_seconds"), float)
+    _only_plain(status, "ViewsStatus")
+    assert led.audit.digest().to_dict()["digest"] == str(led.audit.digest())
+    assert led.customers(AGENT)[0].to_dict()["tenant_id"] == str(tenant_id)
+    assert product().to_dict()["bitness"] == [32, 64]

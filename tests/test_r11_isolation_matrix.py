@@ -107,6 +107,13 @@ MATRIX: dict[str, Row] = {
         frozenset(),
         ("ADMIN_AGENT", "SALES_AGENT", "GLOBAL_ADMIN"),
     ),
+    "customers": Row(
+        lambda s, a, o: s.led.customers(a),
+        frozenset(P1_USERS | {"P2 every role"}),
+        frozenset(),
+        ("partner users",),
+        check=_no_p1,
+    ),
     "purchase": Row(
         lambda s, a, o: s.led.purchase(a, TENANT, product(), 1, eur("10.00")),
         frozenset({"P1 ADMIN_AGENT", "P1 GLOBAL_ADMIN"}),

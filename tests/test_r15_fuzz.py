@@ -63,6 +63,11 @@ EXAMPLES = {
     "open": (250, 60),
 }
 WINDOW_PASSED = timedelta(days=40)
+#: Neither an Actor nor a usable name, for the audit exports' optional ``actor=``.
+SOME_NOT_ACTOR = st.one_of(
+    bad.NOT_ACTOR.filter(lambda value: value is not None and not isinstance(value, str)),
+    bad.BAD_OPTIONAL_TEXT,
+)
 
 
 def examples(kind: str) -> int:
@@ -259,6 +264,12 @@ COMMANDS: list[EntryPoint] = [
         lambda s, a: s.led.refunds(**a),
     ),
     EntryPoint(
+        "customers",
+        lambda s: {"actor": s.agent},
+        {"actor": bad.NOT_ACTOR},
+        lambda s, a: s.led.customers(**a),
+    ),
+    EntryPoint(
         "software",
         lambda s: {"actor": s.agent, "tenant_id": s.tenant_id},
         {"actor": bad.NOT_ACTOR, "tenant_id": bad.BAD_UUID},
@@ -295,8 +306,8 @@ COMMANDS: list[EntryPoint] = [
     ),
     EntryPoint(
         "audit.export_events",
-        lambda s: {"target": _stream(), "format": "jsonl"},
-        {"target": bad.BAD_TARGET, "format": bad.BAD_FORMAT},
+        lambda s: {"target": _stream(), "format": "jsonl", "actor": None},
+        {"target": bad.BAD_TARGET, "format": bad.BAD_FORMAT, "actor": SOME_NOT_ACTOR},
         lambda s, a: s.led.audit.export_events(**a),
     ),
     EntryPoint(
@@ -307,6 +318,7 @@ COMMANDS: list[EntryPoint] = [
             "end": date(2026, 11, 30),
             "format": "csv",
             "partner_id": None,
+            "actor": s.admin,
         },
         {
             "target": bad.BAD_TARGET,
@@ -314,6 +326,7 @@ COMMANDS: list[EntryPoint] = [
             "end": bad.BAD_DAY,
             "format": bad.BAD_FORMAT,
             "partner_id": bad.BAD_OPTIONAL_TEXT,
+            "actor": SOME_NOT_ACTOR,
         },
         lambda s, a: s.led.audit.export_activity(**a),
     ),

@@ -236,6 +236,7 @@ def every_query_answers(world: World) -> None:
         for month in sorted(world.months)[-3:]:
             led.monthly_credits(auditor, month)
         led.refunds(auditor)
+        led.customers(auditor)
     led.refunds(support())
     for partner_id, _, order_id, _ in world.orders[-3:]:
         led.cancellation_status(world.agent(partner_id), order_id)

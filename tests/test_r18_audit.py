@@ -48,6 +48,7 @@ def test_r18a_rebuilt_views_equal_the_live_views(led: Ledger, clock: ManualClock
         "ledger_activity": 2,
         "ledger_credits": 1,
         "ledger_refunds": 0,
+        "ledger_customers": 1,
     }
 
 

@@ -33,6 +33,7 @@ TABLES = {
     "ledger_activity": "position",
     "ledger_credits": "position",
     "ledger_refunds": "refund_id",
+    "ledger_customers": "registration",
     "ledger_audit_chain": "position",
 }
 

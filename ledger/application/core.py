@@ -7,9 +7,13 @@ is "not found", exactly as if it did not exist.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from ledger.aggregates import Licence, Order, Tenant
+from ledger.application import logs
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.errors import CustomerNotFound, OrderNotFound, ProjectionError, ViewsBehind
 from ledger.keys import KeyVault
@@ -81,6 +85,13 @@ class LedgerCore:
             if failure is not None:
                 raise ProjectionError(failure.position, failure.problem)
         raise ViewsBehind(target, position, time.monotonic() - started)
+
+    @contextmanager
+    def _read(self, query: str, actor: Actor, **context: Any) -> Iterator[dict[str, Any]]:
+        """Log one ``ledger.read`` line for this read: the actor, what was asked, the outcome."""
+        asked = {name: value for name, value in context.items() if value is not None}
+        with logs.logged(self._uow.log, "ledger.read", actor, query=query, **asked) as bound:
+            yield bound
 
     def _query(self, template: str, params: Params) -> list[Row]:
         return self._views.query(template, params)

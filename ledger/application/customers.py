@@ -27,7 +27,7 @@ class CustomerCommands(LedgerCore):
         customer = inputs.instance("customer", customer, Customer)
         uow = self._uow
         with uow.command("add_customer", actor, tenant_id=str(customer.tenant_id)):
-            access.require_partner_role(actor, access.CUSTOMER_MANAGERS, "add customers")
+            access.ADD_CUSTOMER.require(actor)
             assert actor.partner_id is not None
             partner_id = actor.partner_id
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from ledger.application import wiring
+from ledger.application import logs, wiring
 from ledger.application.customers import CustomerCommands
 from ledger.application.licences import LicenceCommands
 from ledger.application.orders import OrderCommands
@@ -38,6 +38,8 @@ from ledger.audit import Audit
 from ledger.errors import ConfigurationError, InvalidInput, LedgerError
 from ledger.faults import guarded, is_store_fault
 from ledger.policies.cancellation import CancellationPolicy
+from ledger.projections import customer_list
+from ledger.projections.rebuild import rebuild_live_views
 from ledger.values import ViewsMode
 
 __all__ = ["Ledger"]
@@ -92,7 +94,9 @@ class Ledger(
         )
         self._parts = parts
         self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now)
-        self._audit = Audit(parts.events, parts.views, self._updater, self._prepare_views)
+        self._audit = Audit(
+            parts.events, parts.views, self._updater, self._prepare_views, log=self._uow.log
+        )
 
     def _prepare_views(self) -> None:
         # Audit reads of the views: inline mode applies what was recorded first.
@@ -151,7 +155,7 @@ class Ledger(
         ):
             raise InvalidInput("views_timeout", "must be a number of seconds in 0..3600")
         previous = wiring.previous_keys(previous_keys)
-        parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key))
+        parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key, logger))
         try:
             ledger = _opened(
                 lambda: cls(
@@ -163,13 +167,33 @@ class Ledger(
                     views_timeout=float(views_timeout),
                 )
             )
+            _opened(ledger._fill_new_views)
             if views == "inline":
                 _opened(ledger.catch_up)
         except BaseException:
             parts.close()
             raise
-        ledger._uow.log.debug("ledger.opened", store=parts.store.description)
+        logs.emit(ledger._uow.log, "debug", "ledger.opened", store=parts.store.description)
         return ledger
+
+    def _fill_new_views(self) -> None:
+        """Views built by a release without the customer list: rebuild them once, from the log.
+
+        Until the rebuild commits, the first registration still has no row, so a
+        rebuild cut short (a crash, a kill) is done again at the next open.
+        """
+        position, _ = self._views.chain_head()
+        recorder = self._uow.events.recorder
+        if customer_list.missing_history(self._query, recorder, position):
+            logs.emit(
+                self._uow.log,
+                "warning",
+                "ledger.views_upgrade",
+                position=position,
+                reason="views built before the customer list: rebuilding them from the log once",
+            )
+            built = rebuild_live_views(self._uow.events, self._views, self._updater.trust)
+            self._updater.failure = built.failure
 
     def close(self) -> None:
         self._parts.close()
@@ -207,5 +231,7 @@ class Ledger(
         event is changed: only the key table (``ledger_wrapped_keys``).
         """
         moved = self._vault.rewrap()
-        self._uow.log.info("ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id)
+        logs.emit(
+            self._uow.log, "info", "ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id
+        )
         return moved

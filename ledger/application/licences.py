@@ -34,7 +34,7 @@ class LicenceCommands(LedgerCore):
         uow = self._uow
         with uow.command("view_key", actor, order_id=str(order_id)):
             licence = self._visible_licence(actor, order_id)
-            access.require_key_handler(actor, "view licence keys")
+            access.VIEW_KEY.require(actor)
             record = licence.view_key(actor.user, uow.now())
             key = self._vault.open(order_id, licence.key_ciphertext, licence.sealed_under)
             uow.save(record)
@@ -65,7 +65,7 @@ class LicenceCommands(LedgerCore):
         uow = self._uow
         with uow.command(command, actor, order_id=str(order_id)):
             licence = self._visible_licence(actor, order_id)
-            access.require_key_handler(actor, "download software")
+            (access.COPY_LINK if command == "copy_link" else access.DOWNLOAD).require(actor)
             record = licence.hand_out_link(
                 copied=command == "copy_link",
                 version=version,

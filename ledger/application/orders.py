@@ -44,7 +44,7 @@ class OrderCommands(LedgerCore):
         uow = self._uow
         with uow.command("purchase", actor, tenant_id=str(tenant_id)) as context:
             tenant = self._visible_tenant(actor, tenant_id)
-            access.require_partner_role(actor, access.PURCHASERS, "buy")
+            access.PURCHASE.require(actor)
             assert actor.partner_id is not None
             partner_id = actor.partner_id
             fingerprint = purchase_fingerprint(tenant_id, product, quantity, unit_price, activation)
@@ -96,7 +96,7 @@ class OrderCommands(LedgerCore):
         actor = inputs.actor(actor)
         order_id = _validate.uuid("order_id", order_id)
         order = self._visible_order(actor, order_id)
-        access.require_partner_user(actor, "ask whether an order can be cancelled")
+        access.CANCELLATION_STATUS.require(actor)
         return order.cancellation_status(self._uow.now())
 
     @guarded
@@ -107,7 +107,7 @@ class OrderCommands(LedgerCore):
         uow = self._uow
         with uow.command("cancel", actor, order_id=str(order_id)) as context:
             loaded = [self._visible_order(actor, order_id)]
-            access.require_partner_role(actor, access.CANCELLERS, "cancel orders")
+            access.CANCEL.require(actor)
 
             def attempt() -> Cancellation:
                 # The first attempt uses the order loaded for the checks; a retry reloads.

@@ -1,7 +1,9 @@
-"""The views: the customer's software list, the activity log (R5) and the monthly credits.
+"""The views: customers, the software list, the activity log (R5) and the monthly credits.
 
 Each query first brings the views up to date with the event log, so it
-reflects every command this `Ledger` completed (read-your-writes).
+reflects every command this `Ledger` completed (read-your-writes). Reads of
+the activity log and of the credits are logged with the actor (``ledger.read``),
+refused ones too: they are what an auditor asks "who read this?" about.
 """
 
 from __future__ import annotations
@@ -14,13 +16,26 @@ from ledger.application import inputs
 from ledger.application.core import LedgerCore
 from ledger.faults import guarded
 from ledger.policies import access
-from ledger.projections import activity_log, monthly_credits, software_list
-from ledger.values import ActivityEntry, Actor, CreditStatement, SoftwareItem
+from ledger.projections import activity_log, customer_list, monthly_credits, software_list
+from ledger.values import ActivityEntry, Actor, CreditStatement, Customer, SoftwareItem
 
 __all__ = ["ViewQueries"]
 
 
 class ViewQueries(LedgerCore):
+    @guarded
+    def customers(self, actor: Actor) -> list[Customer]:
+        """The customers the actor's partner registered, with its details, oldest first (R11).
+
+        For any partner user; a tenant registered by several partners appears
+        to each with the details that partner gave.
+        """
+        actor = inputs.actor(actor)
+        access.LIST_CUSTOMERS.require(actor)
+        assert actor.partner_id is not None
+        self._views_ready()
+        return customer_list.for_partner(self._query, actor.partner_id)
+
     @guarded
     def software(self, actor: Actor, tenant_id: UUID) -> list[SoftwareItem]:
         """The customer's software list, cancelled and refunded orders included.
@@ -32,7 +47,7 @@ class ViewQueries(LedgerCore):
         actor = inputs.actor(actor)
         tenant_id = _validate.uuid("tenant_id", tenant_id)
         self._visible_tenant(actor, tenant_id)
-        access.require_software_reader(actor)
+        access.SOFTWARE.require(actor)
         self._views_ready()
         # A partner sees its own orders for the tenant; the tenant's users see every partner's.
         return software_list.for_tenant(self._query, tenant_id, actor.partner_id)
@@ -67,17 +82,33 @@ class ViewQueries(LedgerCore):
             limit=limit,
             after=after,
         )
-        access.require_partner_role(actor, access.ACTIVITY_READERS, "read the activity log")
-        assert selection.partner_id is not None
-        self._views_ready()
-        return activity_log.entries(self._query, selection)
+        with self._read(
+            "activity_log",
+            actor,
+            start=str(start),
+            end=str(end),
+            filter_tenant_id=None if tenant_id is None else str(tenant_id),
+            filter_order_id=None if order_id is None else str(order_id),
+            filter_user=user,
+            limit=limit,
+            after=after,
+        ) as context:
+            access.ACTIVITY_LOG.require(actor)
+            assert selection.partner_id is not None
+            self._views_ready()
+            entries = activity_log.entries(self._query, selection)
+            context["rows"] = len(entries)
+            return entries
 
     @guarded
     def monthly_credits(self, actor: Actor, month: str) -> CreditStatement:
         """Credits issued in a UTC month (``"YYYY-MM"``), with totals per currency."""
         actor = inputs.actor(actor)
         month = _validate.month("month", month)
-        access.require_partner_role(actor, access.CREDIT_READERS, "read monthly credits")
-        assert actor.partner_id is not None
-        self._views_ready()
-        return monthly_credits.for_month(self._query, actor.partner_id, month)
+        with self._read("monthly_credits", actor, month=month) as context:
+            access.MONTHLY_CREDITS.require(actor)
+            assert actor.partner_id is not None
+            self._views_ready()
+            statement = monthly_credits.for_month(self._query, actor.partner_id, month)
+            context["rows"] = len(statement.lines)
+            return statement

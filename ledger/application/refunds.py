@@ -52,7 +52,7 @@ class RefundCommands(LedgerCore):
         uow = self._uow
         with uow.command("request_refund", actor, order_id=str(order_id)) as context:
             order = self._visible_order(actor, order_id)
-            access.require_partner_role(actor, access.REFUND_REQUESTERS, "request refunds")
+            access.REQUEST_REFUND.require(actor)
             self._require_same_tenant(order, tenant_id, domain)
             refund_id = uuid4()
             context["refund_id"] = str(refund_id)
@@ -102,7 +102,7 @@ class RefundCommands(LedgerCore):
             refund = uow.get(refund_id, Refund)
             if refund is None or not access.can_see(actor, refund.partner_id, refund.tenant_id):
                 raise RefundNotFound(f"refund request {refund_id} not found")
-            access.require_support(actor, "resolve refund requests")
+            access.RESOLVE_REFUND.require(actor)
             context["order_id"] = str(refund.order_id)
 
             def attempt() -> None:
@@ -129,6 +129,11 @@ class RefundCommands(LedgerCore):
         """A partner's refund requests (R11: its ADMIN_AGENT, GLOBAL_ADMIN or
         ACCOUNT_ADMIN); support sees every partner's."""
         actor = inputs.actor(actor)
-        access.require_refund_reader(actor)
-        self._views_ready()
-        return refund_requests.listing(self._query, None if actor.is_support else actor.partner_id)
+        with self._read("refunds", actor) as context:
+            access.LIST_REFUNDS.require(actor)
+            self._views_ready()
+            requests = refund_requests.listing(
+                self._query, None if actor.is_support else actor.partner_id
+            )
+            context["rows"] = len(requests)
+            return requests

@@ -19,7 +19,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ledger import _validate
-from ledger.errors import ClockError, InvalidInput, LedgerError
+from ledger.application import logs
+from ledger.errors import ClockError, InvalidInput
 from ledger.eventstore import EventStore
 from ledger.values import Actor
 
@@ -90,20 +91,5 @@ class UnitOfWork:
     @contextlib.contextmanager
     def command(self, name: str, actor: Actor, **context: Any) -> Iterator[dict[str, Any]]:
         """Log one ``ledger.command`` line with the outcome; the body may add context."""
-        bound = dict(context)
-        try:
+        with logs.logged(self.log, "ledger.command", actor, command=name, **context) as bound:
             yield bound
-        except LedgerError as error:
-            self._log_command(name, actor, type(error).__name__, bound)
-            raise
-        self._log_command(name, actor, "ok", bound)
-
-    def _log_command(self, name: str, actor: Actor, outcome: str, bound: dict[str, Any]) -> None:
-        self.log.info(
-            "ledger.command",
-            command=name,
-            user=actor.user,
-            partner_id=actor.partner_id,
-            outcome=outcome,
-            **bound,
-        )

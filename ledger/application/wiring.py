@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import structlog
@@ -21,6 +21,7 @@ from eventsourcing.persistence import OperationalError
 
 from ledger import keyfiles
 from ledger.aggregates import Licence
+from ledger.application import logs
 from ledger.audit.export import audit_key_from
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStore
@@ -68,6 +69,7 @@ def connect(
     secret_key: object,
     previous: Iterable[bytes] = (),
     audit_key: object = None,
+    logger: Any = None,
 ) -> Parts:
     """Parse the URL, find the secret key, create missing tables, and check the key.
 
@@ -93,7 +95,7 @@ def connect(
             events.close()
             raise
     try:
-        secret = given if given is not None else _local_key(store, events, keyring)
+        secret = given if given is not None else _local_key(store, events, keyring, logger or log)
         vault = KeyVault.unlock(
             keyring, secret, previous, legacy=lambda: first_legacy_licence(events)
         )
@@ -136,7 +138,7 @@ def _exists_with_data(store: Store) -> bool:
         return False
 
 
-def _local_key(store: Store, events: EventStore, keyring: Keyring) -> bytes:
+def _local_key(store: Store, events: EventStore, keyring: Keyring, logger: Any) -> bytes:
     """memory: a fresh key; PostgreSQL: the key file on this host, created for a new store."""
     if store.key_file is None:
         return os.urandom(KEY_BYTES)
@@ -149,7 +151,9 @@ def _local_key(store: Store, events: EventStore, keyring: Keyring) -> bytes:
             f" missing on this host: pass secret_key= or set {keyfiles.SECRET_KEY_ENV}"
         )
     key = keyfiles.create_key_file(store.key_file)
-    log.warning(
+    logs.emit(
+        logger,
+        "warning",
         "secret_key_from_local_file",
         path=str(store.key_file),
         hint=f"pass secret_key= or set {keyfiles.SECRET_KEY_ENV} so that every host shares one key",

@@ -9,21 +9,26 @@
     hash chain over the log against a digest kept outside the database
     (`ledger.audit.chain`); `verify_export` checks an export with no database.
 
-The audit API is for whoever operates the ledger (it takes no actor): an
-auditor is given the store, not a partner login. The algorithm is stated in
+The audit API is for whoever operates the ledger (it checks no roles): an
+auditor is given the store, not a partner login. Every export is logged
+(``ledger.audit_export``) with the ``actor=`` it was given, so that the log
+says who took the audit trail away. The algorithm is stated in
 docs/audit.md and implemented once, in `ledger.sealing`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import structlog
 from eventsourcing.persistence import Notification
 
 from ledger import _validate
+from ledger.application.logs import logged
 from ledger.audit.chain import AuditDigest, Verification, parse_digest, verify_rows
 from ledger.audit.export import (
     EVENT_COLUMNS,
@@ -45,6 +50,7 @@ from ledger.projections.sql import timestamp
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
 from ledger.sealing import GENESIS
+from ledger.values import Actor
 
 __all__ = [
     "Audit",
@@ -103,7 +109,9 @@ class Audit:
         views: LedgerViews,
         updater: ViewUpdater,
         prepare: Callable[[], None],
+        log: Any = None,
     ) -> None:
+        self._log = log if log is not None else structlog.get_logger("ledger")
         self._events = events
         self._views = views
         self._updater = updater
@@ -202,10 +210,16 @@ class Audit:
         format: ExportFormat = "jsonl",
         *,
         progress: Progress | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
-        """Write every stored event (bytes, MAC, chain hash), streamed; returns how many."""
+        """Write every stored event (bytes, MAC, chain hash), streamed; returns how many.
+
+        ``actor``, when given, is who is exporting (an `Actor` or an operator's name): it is
+        only logged.
+        """
         if format not in ("jsonl", "csv"):
             raise InvalidInput("format", "must be 'jsonl' or 'csv'")
+        actor = _optional_actor(actor)
         total = self._events.recorder.max_notification_id() or 0
         count = 0
 
@@ -217,11 +231,13 @@ class Audit:
                     progress(row.id, max(total, row.id))
                 yield row
 
-        records = event_records(rows(), self._updater.trust.key)
-        if format == "csv":
-            records = csv_event_records(records)
-        write_records(target, format, EVENT_COLUMNS, records)
-        return count
+        with self._exporting("events", actor, target, format) as context:
+            records = event_records(rows(), self._updater.trust.key)
+            if format == "csv":
+                records = csv_event_records(records)
+            write_records(target, format, EVENT_COLUMNS, records)
+            context["rows"] = count
+            return count
 
     @guarded
     def export_activity(
@@ -235,8 +251,10 @@ class Audit:
         tenant_id: Any = None,
         order_id: Any = None,
         user: str | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write the activity log of ``[start, end]`` (every partner by default), streamed."""
+        actor = _optional_actor(actor)
         selection = activity_log.select(
             start,
             end,
@@ -259,7 +277,20 @@ class Audit:
             }
             for partner, entry in activity_log.stream(self._views.query, selection)
         )
-        return write_records(target, format, ACTIVITY_COLUMNS, records)
+        with self._exporting(
+            "activity",
+            actor,
+            target,
+            format,
+            start=str(start),
+            end=str(end),
+            filter_partner_id=selection.partner_id,
+            filter_tenant_id=None if tenant_id is None else str(tenant_id),
+            filter_order_id=None if order_id is None else str(order_id),
+            filter_user=user,
+        ) as context:
+            context["rows"] = write_records(target, format, ACTIVITY_COLUMNS, records)
+            return int(context["rows"])
 
     @guarded
     def export_credits(
@@ -269,8 +300,10 @@ class Audit:
         format: ExportFormat = "jsonl",
         *,
         partner_id: str | None = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write the credits issued in a UTC month (every partner by default), streamed."""
+        actor = _optional_actor(actor)
         month = _validate.month("month", month)
         partner = None if partner_id is None else _validate.text("partner_id", partner_id)
         self._prepare()
@@ -286,7 +319,11 @@ class Audit:
             }
             for row in monthly_credits.stream(self._views.query, month, partner)
         )
-        return write_records(target, format, CREDIT_COLUMNS, records)
+        with self._exporting(
+            "credits", actor, target, format, month=month, filter_partner_id=partner
+        ) as context:
+            context["rows"] = write_records(target, format, CREDIT_COLUMNS, records)
+            return int(context["rows"])
 
     @guarded
     def export_software(
@@ -296,8 +333,10 @@ class Audit:
         *,
         partner_id: str | None = None,
         tenant_id: Any = None,
+        actor: Actor | str | None = None,
     ) -> int:
         """Write the software list (every order of every partner by default), streamed."""
+        actor = _optional_actor(actor)
         partner = None if partner_id is None else _validate.text("partner_id", partner_id)
         tenant = None if tenant_id is None else _validate.uuid("tenant_id", tenant_id)
         self._prepare()
@@ -305,7 +344,42 @@ class Audit:
             software_list.export_record(row)
             for row in software_list.stream(self._views.query, partner, tenant)
         )
-        return write_records(target, format, SOFTWARE_COLUMNS, records)
+        with self._exporting(
+            "software",
+            actor,
+            target,
+            format,
+            filter_partner_id=partner,
+            filter_tenant_id=None if tenant is None else str(tenant),
+        ) as context:
+            context["rows"] = write_records(target, format, SOFTWARE_COLUMNS, records)
+            return int(context["rows"])
+
+    def _exporting(
+        self, export: str, actor: Actor | str | None, target: object, format: str, **context: Any
+    ) -> contextlib.AbstractContextManager[dict[str, Any]]:
+        """One ``ledger.audit_export`` line: what, where to, by whom, how many rows, the outcome."""
+        where = str(target) if isinstance(target, str | Path) else "<stream>"
+        return logged(
+            self._log,
+            "ledger.audit_export",
+            actor,
+            export=export,
+            target=where,
+            format=format,
+            **{name: value for name, value in context.items() if value is not None},
+        )
+
+
+def _optional_actor(actor: object) -> Actor | str | None:
+    """Who exports, for the log: an `Actor`, an operator's name, or None."""
+    if actor is None or isinstance(actor, Actor):
+        return actor
+    if isinstance(actor, str):
+        return _validate.text("actor", actor)
+    raise InvalidInput(
+        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
+    )
 
 
 EMPTY_DIGEST = AuditDigest(0, GENESIS)

@@ -33,6 +33,7 @@ VIEW_KEYS = {
     "ledger_activity": ("position", True),
     "ledger_credits": ("position", True),
     "ledger_refunds": ("refund_id", False),
+    "ledger_customers": ("registration", False),
 }
 PAGE = 2000
 MAX_DIFFERENCES = 50

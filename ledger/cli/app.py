@@ -1,45 +1,154 @@
-"""The root ``ledger`` command: global options, and opening the store they name."""
+"""The root ``ledger`` command: global options, who acts, and opening the store they name."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import structlog
 import typer
+from typer.core import TyperGroup
 
+import ledger.logging
 from ledger.application import Ledger
-from ledger.cli import audit, views
-from ledger.cli.errors import reported
-from ledger.cli.render import Format
-from ledger.values import ViewsMode
+from ledger.cli import audit, customers, demo, licences, orders, parse, refunds, reports, views
+from ledger.cli.errors import USAGE, reported
+from ledger.cli.render import FORMATS, Format
+from ledger.errors import InvalidInput
+from ledger.values import Actor, ViewsMode
 
 DEFAULT_URL = "sqlite:///ledger.db"
+ROLES_ENV = "LEDGER_ROLES"
+
+
+class LedgerGroup(TyperGroup):
+    """Usage mistakes on one line of stderr, like the library's errors (no box, no traceback)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except typer.TyperException as error:  # typer's own click: bad options, arguments
+            code = _usage_error(error)
+        except typer.Abort:
+            print("Aborted", file=sys.stderr)
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    code = int(getattr(error, "exit_code", USAGE))
+    if type(error).__name__ == "NoArgsIsHelpError":  # ``ledger`` or a group alone: its help
+        print(error.format_message())
+        return code
+    context = getattr(error, "ctx", None)
+    hint = f" (see: {context.command_path} --help)" if context is not None else ""
+    message = " ".join(error.format_message().split())
+    print(f"UsageError: {message}{hint}", file=sys.stderr)
+    return code
+
 
 app = typer.Typer(
     name="ledger",
+    cls=LedgerGroup,
     help="The order ledger from the command line. The store is --url, else $LEDGER_URL,"
-    f" else {DEFAULT_URL}; the secret key comes from $LEDGER_SECRET_KEY or the store's key file.",
+    f" else {DEFAULT_URL}; the secret key comes from $LEDGER_SECRET_KEY or the store's key"
+    " file. Who acts is --as/--role/--partner (or --tenant-of-actor), else $LEDGER_USER,"
+    f" ${ROLES_ENV} (comma-separated) and $LEDGER_PARTNER.\n\n"
+    "Exit codes: 0 ok, 2 bad input or usage, 3 not found, 4 access denied, 5 another rule"
+    " refused it, 6 store or key unusable, 7 verify found tampering.\n\n"
+    "Example: ledger --as ann --role ADMIN_AGENT --partner fabrikam customer list",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("demo")(demo.demo)
+app.add_typer(customers.app, name="customer")
+app.command("purchase")(orders.purchase)
+app.command("key")(licences.key)
+app.command("download")(licences.download)
+app.command("copy-link")(licences.copy_link)
+app.command("status")(orders.status)
+app.command("cancel")(orders.cancel)
+app.add_typer(refunds.app, name="refund")
+app.command("software")(reports.software)
+app.command("activity")(reports.activity)
+app.command("credits")(reports.credits)
+app.command("kms-deadline")(reports.kms_deadline)
 app.add_typer(views.app, name="views")
 app.add_typer(audit.app, name="audit")
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The global options, as every command sees them (``ctx.obj``)."""
+
     url: str
     format: Format
+    user: str | None = None
+    roles: tuple[str, ...] = ()
+    partner: str | None = None
+    tenant: UUID | None = None
+    log_json: bool = False
 
-    def open(self, views: ViewsMode = "inline") -> Ledger:
+    def actor(self) -> Actor:
+        """Who acts; `InvalidInput` (exit 2) when the options do not name one."""
+        if not self.user:
+            raise InvalidInput(
+                "--as",
+                "who acts? give --as USER with --role ROLE and --partner ID (or"
+                " --tenant-of-actor UUID), or set $LEDGER_USER, $LEDGER_ROLES and $LEDGER_PARTNER",
+            )
+        return Actor(
+            user=self.user,
+            roles=parse.roles("--role", list(self.roles)),
+            partner_id=self.partner,
+            tenant_id=self.tenant,
+        )
+
+    def recorded_user(self) -> Actor | str | None:
+        """Who runs an audit command, for the log: the actor when --role, --partner or
+        --tenant-of-actor name one, the bare --as name of an operator or auditor, or None."""
+        if self.user and (self.roles or self.partner or self.tenant):
+            return self.actor()
+        return self.user
+
+    def open(self, views: ViewsMode = "inline", **options: Any) -> Ledger:
         """The Ledger of ``--url``; library errors become exit codes (see `ledger.cli.errors`)."""
         with reported():
-            return Ledger.open(self.url, views=views, logger=_stderr_logger())
+            return Ledger.open(self.url, views=views, logger=self.logger(), **options)
+
+    def logger(self) -> Any:
+        """JSON lines (info and up) with --log-json; else warnings only, as text: stdout is
+        the command's result, and stderr stays quiet unless something is wrong."""
+        if self.log_json:
+            return ledger.logging.json_logger(sys.stderr)
+        return structlog.wrap_logger(
+            structlog.PrintLogger(sys.stderr),
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        )
 
 
 @app.callback()
@@ -52,30 +161,62 @@ def root(
         ),
     ] = None,
     format: Annotated[str, typer.Option("--format", help="Output: table, json or csv.")] = "table",
+    user: Annotated[
+        str | None,
+        typer.Option("--as", envvar="LEDGER_USER", help="The acting user.", show_default=False),
+    ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A role of the acting user (repeat it, or separate with commas); default"
+            f" ${ROLES_ENV}. One of: {', '.join(r.value for r in parse.Role)}.",
+            show_default=False,
+        ),
+    ] = None,
+    partner: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LEDGER_PARTNER",
+            help="The acting user's partner id (a partner user).",
+            show_default=False,
+        ),
+    ] = None,
+    tenant_of_actor: Annotated[
+        UUID | None,
+        typer.Option(
+            envvar="LEDGER_TENANT_OF_ACTOR",
+            help="The acting user's tenant id (a customer user), instead of --partner.",
+            show_default=False,
+        ),
+    ] = None,
+    log_json: Annotated[
+        bool,
+        typer.Option(
+            "--log-json",
+            envvar="LEDGER_LOG_JSON",
+            help="Write the ledger's log lines (info and up) to stderr as JSON.",
+        ),
+    ] = False,
 ) -> None:
-    if format not in ("table", "json", "csv"):
+    if format not in FORMATS:
         raise typer.BadParameter("must be table, json or csv", param_hint="--format")
-    chosen = url or os.environ.get("LEDGER_URL") or DEFAULT_URL
-    ctx.obj = Settings(url=chosen, format=format)  # type: ignore[arg-type]
-
-
-def _stderr_logger() -> object:
-    """The library's log lines on stderr, warnings and worse: stdout is the command's result."""
-    return structlog.wrap_logger(
-        structlog.PrintLogger(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-    )
-
-
-def _quiet_logging() -> None:
-    # Output is for the command's result: the library's log lines go to stderr, warnings only.
-    structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+    roles = tuple(role) if role else tuple(os.environ.get(ROLES_ENV, "").split(","))
+    ctx.obj = Settings(
+        url=url or os.environ.get("LEDGER_URL") or DEFAULT_URL,
+        format=format,
+        user=user,
+        roles=tuple(r for r in roles if r.strip()),
+        partner=partner,
+        tenant=tenant_of_actor,
+        log_json=log_json,
     )
 
 
 def main() -> None:
     """Console-script entry point."""
-    _quiet_logging()
+    # Library code that logs through structlog's default logger stays quiet on stdout too.
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+    )
     app()

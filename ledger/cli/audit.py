@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -12,10 +11,10 @@ from uuid import UUID
 import typer
 
 from ledger.audit import Verification, verify_export
+from ledger.cli import parse
 from ledger.cli.errors import TAMPERED, reported
 from ledger.cli.progress import progress_bar
 from ledger.cli.render import show
-from ledger.errors import InvalidInput
 
 if TYPE_CHECKING:
     from ledger.cli.app import Settings
@@ -39,7 +38,7 @@ def digest(ctx: typer.Context) -> None:
 
 
 def _report(result: Verification, format: str) -> None:
-    show(result, "table" if format == "csv" else format)  # type: ignore[arg-type]
+    show(result, format)  # type: ignore[arg-type]
     if not result.ok:
         raise typer.Exit(TAMPERED)
 
@@ -69,11 +68,17 @@ def export(
 ) -> None:
     """Export every stored event with its bytes, seal and chain hash (checkable offline).
 
+    The export is logged with who ran it, when --as names someone.
+
     Example: ledger audit export events-2026-11.jsonl
     """
     settings: Settings = ctx.obj
+    with reported():
+        actor = settings.recorded_user()
     with settings.open(views="follower") as led, reported(), progress_bar("exporting") as bar:
-        count = led.audit.export_events(path, "csv" if as_csv else "jsonl", progress=bar)
+        count = led.audit.export_events(
+            path, "csv" if as_csv else "jsonl", progress=bar, actor=actor
+        )
     print(f"{count} events written to {path}", file=sys.stderr)
 
 
@@ -125,19 +130,6 @@ def verify_export_command(
     _report(result, settings.format)
 
 
-def _instant(text: str) -> datetime:
-    """An aware ISO 8601 datetime, or a date (its first instant in UTC)."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("datetime", f"{text!r} is not an ISO 8601 date or datetime") from None
-    if len(text) == 10:
-        return datetime.combine(moment.date(), datetime.min.time(), tzinfo=UTC)
-    if moment.tzinfo is None:
-        raise InvalidInput("datetime", "needs a UTC offset (e.g. Z or +01:00)")
-    return moment
-
-
 @as_of_app.callback()
 def as_of(
     ctx: typer.Context,
@@ -145,7 +137,7 @@ def as_of(
 ) -> None:
     settings: Settings = ctx.obj
     with reported():
-        ctx.obj = (settings, _instant(moment))
+        ctx.obj = (settings, parse.instant("DATETIME", moment))
 
 
 @as_of_app.command("software")
@@ -175,7 +167,8 @@ def as_of_activity(
     """
     settings, moment = ctx.obj
     with settings.open(views="follower") as led, reported():
-        first, last = _day("from", start), _day("to", end)
+        first = parse.day_or_instant("--from", start)
+        last = parse.day_or_instant("--to", end)
         with led.audit.as_of(moment) as then:
             show(then.activity_log(partner, first, last), settings.format)
 
@@ -193,10 +186,3 @@ def as_of_credits(
     settings, moment = ctx.obj
     with settings.open(views="follower") as led, reported(), led.audit.as_of(moment) as then:
         show(then.monthly_credits(partner, month), settings.format)
-
-
-def _day(field: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(field, f"{text!r} is not a date (YYYY-MM-DD)") from None

@@ -1,4 +1,4 @@
-"""Exit codes by error class (SPEC §7) and the one line on stderr that goes with them."""
+"""Exit codes by error class and the one line on stderr that goes with them (README, CLI)."""
 
 from __future__ import annotations
 

@@ -1,81 +1,178 @@
-"""Output: a table for people, JSON or CSV for programs (``--format``)."""
+"""Output: a table for people, JSON or CSV for programs (``--format``).
+
+JSON is exactly the values' ``to_dict()`` (§8), or a list of them. CSV is one
+row per value with a header; a nested mapping (a `Money`) becomes one column
+per key (``total.amount``, ``total.currency``) and a list a JSON text. A table
+shows the columns a person needs (``COLUMNS``); JSON and CSV show every field.
+"""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
-import enum
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
-from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 
-from ledger.money import Money
+from ledger._json import json_value
+from ledger.values import (
+    ActivityEntry,
+    CreditLine,
+    CreditStatement,
+    Customer,
+    RefundRequest,
+    SoftwareItem,
+)
 
 Format = Literal["table", "json", "csv"]
+FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 
-
-def plain(value: Any) -> Any:
-    """JSON-ready: ``to_dict()`` where a value has one, else its fields, converted."""
-    if hasattr(value, "to_dict"):
-        return plain(value.to_dict())
-    if isinstance(value, Money):
-        return {"amount": str(value.amount), "currency": value.currency}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, UUID | Decimal):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+#: The columns a table shows, per kind of value in a list; other kinds show every field.
+COLUMNS: dict[type, tuple[str, ...]] = {
+    Customer: ("tenant_id", "domain", "name", "market"),
+    SoftwareItem: (
+        "order_id",
+        "title",
+        "quantity",
+        "total",
+        "status",
+        "key_available",
+        "cancellable_until",
+    ),
+    ActivityEntry: ("position", "at", "user", "action", "title", "order_id"),
+    RefundRequest: (
+        "refund_id",
+        "order_id",
+        "status",
+        "amount",
+        "approved_amount",
+        "requested_by",
+        "requested_at",
+    ),
+}
+_CREDIT_COLUMNS = ("issued_at", "order_id", "tenant_id", "reason", "amount")
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+    """One table or CSV cell: money as "10.00 EUR", lists as JSON, None as nothing."""
+    if isinstance(value, Mapping) and set(value) == {"amount", "currency"}:
         return f"{value['amount']} {value['currency']}"
-    if isinstance(value, dict | list):
+    if isinstance(value, Mapping | list):
         return json.dumps(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return "" if value is None else str(value)
 
 
-def show(value: Any, format: Format) -> None:
-    """One value (a mapping of fields) or a list of them."""
-    data = plain(value)
-    if format == "json":
-        print(json.dumps(data, indent=2, sort_keys=True))
-        return
-    rows = data if isinstance(data, list) else [data]
-    if format == "csv":
-        columns = list(rows[0]) if rows else []
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-        return
-    console = Console()
-    if not isinstance(data, list):
-        for key, cell in data.items():
-            console.print(f"[bold]{key}[/bold]: {_cell(cell)}", highlight=False)
-        return
-    table = Table(*(list(rows[0]) if rows else ["(none)"]))
+def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A CSV row: nested mappings spread into dotted columns, lists kept as JSON text."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, list):
+            flat[f"{prefix}{key}"] = json.dumps(value)
+        elif isinstance(value, bool):
+            flat[f"{prefix}{key}"] = "true" if value else "false"
+        else:
+            flat[f"{prefix}{key}"] = "" if value is None else value
+    return flat
+
+
+def _csv_columns(kind: type | None, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The header: the rows' columns in the order of the kind's fields, and a `Money` field's
+    two columns even where it is None (an empty list still has its header)."""
+    seen: dict[str, None] = {}
     for row in rows:
-        table.add_row(*(_cell(v) for v in row.values()))
-    console.print(table)
+        seen.update(dict.fromkeys(row))
+    columns: dict[str, None] = {}
+    for name, field in getattr(kind, "__dataclass_fields__", {}).items():
+        if "Money" in str(field.type) and "dict" not in str(field.type):
+            columns.update(dict.fromkeys([f"{name}.amount", f"{name}.currency"]))
+        elif name in seen or not rows:
+            columns[name] = None
+        columns.update(dict.fromkeys(key for key in seen if key.startswith(f"{name}.")))
+    columns.update(seen)
+    return list(columns)
 
 
-def table_of(rows: Sequence[Any], format: Format) -> None:
-    show(list(rows), format)
+def _write_csv(rows: Sequence[Mapping[str, Any]], kind: type | None = None) -> None:
+    flat = [_flat(row) for row in rows]
+    writer = csv.DictWriter(
+        sys.stdout, fieldnames=_csv_columns(kind, flat), restval="", lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(flat)
+
+
+#: Columns of a table written to a file or a pipe (a terminal gives its own width).
+PIPED_WIDTH = 160
+
+
+def _console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
+
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str = "") -> Table:
+    table = Table(title=title or None)
+    for column in columns:
+        # Folded, never cut: an id cut short with "…" could not be copied into the next command.
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    return table
+
+
+def show(value: Any, format: Format, *, kind: type | None = None, title: str = "") -> None:
+    """A value, or a list of values of ``kind`` (named so that an empty list has a header)."""
+    if isinstance(value, CreditStatement):
+        _show_statement(value, format, title)
+        return
+    data = json_value(value)
+    if format == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if not isinstance(data, list):
+        if format == "csv":
+            _write_csv([data], type(value))
+            return
+        console = _console()
+        for key, cell in data.items():
+            console.print(f"[bold]{key}[/bold]: {_cell(cell)}")
+        return
+    kind = kind or (type(value[0]) if value else None)
+    if format == "csv":
+        _write_csv(data, kind)
+        return
+    columns = COLUMNS.get(kind, ()) if kind else ()
+    columns = columns or (tuple(data[0]) if data else ("(none)",))
+    _console().print(_table(data, columns, title))
+
+
+def _show_statement(statement: CreditStatement, format: Format, title: str) -> None:
+    """Monthly credits: JSON is the statement; CSV its lines; a table its lines and totals."""
+    data = statement.to_dict()
+    if format == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if format == "csv":
+        _write_csv(data["lines"], CreditLine)
+        return
+    table = _table(data["lines"], _CREDIT_COLUMNS, title or f"Credits {statement.month}")
+    for currency, total in data["totals"].items():
+        table.add_row("", "", "", f"total {currency}", _cell(total))
+    _console().print(table)
+
+
+def show_scalar(name: str, value: Any, format: Format) -> None:
+    """One plain result (an order id, a key, a deadline): the text alone in a table."""
+    data = json_value(value)
+    if format == "json":
+        print(json.dumps(data))
+    elif format == "csv":
+        _write_csv([{name: data}])
+    else:
+        print(data)

@@ -1,32 +1,150 @@
-"""Who may do what (R3, R4, R5, R6, R10, R11), as role sets in one place.
+"""Who may do what (R3, R4, R5, R6, R9, R10, R11), as one table of permissions.
 
 Visibility (may the actor know the thing exists?) is decided before the role
 check, so an invisible order is `OrderNotFound` and a visible one the actor
 may not act on is `AccessDenied`. Every `AccessDenied` names who would have
 been allowed (R11), so a caller can tell a missing role from a bug.
+
+`PERMISSIONS` is the whole table: the facade checks each command against its
+entry, and docs/rules.md shows it as a role × action table made by
+`markdown_table` (a test keeps the two equal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.errors import AccessDenied
 from ledger.values import Actor, Role
 
-PURCHASERS = frozenset({Role.ADMIN_AGENT, Role.GLOBAL_ADMIN})
-CUSTOMER_MANAGERS = frozenset({Role.ADMIN_AGENT, Role.SALES_AGENT, Role.GLOBAL_ADMIN})
-KEY_HANDLERS = frozenset({Role.ADMIN_AGENT})
-CANCELLERS = frozenset({Role.ADMIN_AGENT})
-REFUND_REQUESTERS = frozenset({Role.ADMIN_AGENT})
-#: R11: refund requests hold contact details, so not every partner user lists them.
-REFUND_READERS = frozenset({Role.ADMIN_AGENT, Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN})
-ACTIVITY_READERS = frozenset(
-    {Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.REFERRAL_ADMIN, Role.MARKETING_CONTENT_ADMIN}
+#: The roles a partner user may hold (SUPPORT belongs to the vendor's staff, R10).
+PARTNER_ROLES = (
+    Role.ADMIN_AGENT,
+    Role.SALES_AGENT,
+    Role.GLOBAL_ADMIN,
+    Role.ACCOUNT_ADMIN,
+    Role.REFERRAL_ADMIN,
+    Role.MARKETING_CONTENT_ADMIN,
 )
-CREDIT_READERS = frozenset({Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.ADMIN_AGENT})
-CUSTOMER_KEY_HANDLERS = frozenset({Role.GLOBAL_ADMIN})
-SOFTWARE_CUSTOMER_READERS = CUSTOMER_KEY_HANDLERS
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may do one thing to what it can see: partner roles, the tenant's own users, support."""
+
+    #: How `AccessDenied` names the action: "<user> may not <action>: allowed are ...".
+    action: str
+    #: Partner users holding any of these roles.
+    partner_roles: frozenset[Role] = frozenset()
+    #: Every partner user, whatever its roles (R9, the software list).
+    any_partner_user: bool = False
+    #: The tenant's own customer users holding any of these roles (R4, the software list).
+    customer_roles: frozenset[Role] = frozenset()
+    #: The vendor's support: `Role.SUPPORT` and neither a partner nor a tenant (R10, R11).
+    support: bool = False
+
+    def allows(self, actor: Actor) -> bool:
+        if actor.partner_id is not None:
+            return self.any_partner_user or not actor.roles.isdisjoint(self.partner_roles)
+        if actor.tenant_id is not None:
+            return not actor.roles.isdisjoint(self.customer_roles)
+        return self.support and actor.is_support
+
+    def require(self, actor: Actor) -> None:
+        if not self.allows(actor):
+            raise AccessDenied(f"{actor.user} may not {self.action}: allowed are {self.allowed}")
+
+    @property
+    def allowed(self) -> str:
+        """Who is allowed, in words (the end of every `AccessDenied` message)."""
+        who: list[str] = []
+        if self.any_partner_user:
+            who.append("partner users (any role)")
+        elif self.partner_roles:
+            who.append(f"partner users with {_roles(self.partner_roles)}")
+        if self.customer_roles:
+            who.append(f"the tenant's customer users with {_roles(self.customer_roles)}")
+        if self.support:
+            only = "" if who else " only"
+            who.append(f"the vendor's {Role.SUPPORT.value}{only} (no partner or tenant)")
+        return " and ".join(who) if who else "nobody"
+
+
+def _roles(roles: Collection[Role]) -> str:
+    return " or ".join(sorted(role.value for role in roles))
+
+
+ADD_CUSTOMER = Permission(
+    "add customers",
+    partner_roles=frozenset({Role.ADMIN_AGENT, Role.SALES_AGENT, Role.GLOBAL_ADMIN}),
+)
+#: R11: a partner's users see its own customers.
+LIST_CUSTOMERS = Permission("list customers", any_partner_user=True)
+PURCHASE = Permission("buy", partner_roles=frozenset({Role.ADMIN_AGENT, Role.GLOBAL_ADMIN}))
+#: R4: the partner's admin agent, or the tenant's own global admin.
+VIEW_KEY = Permission(
+    "view licence keys",
+    partner_roles=frozenset({Role.ADMIN_AGENT}),
+    customer_roles=frozenset({Role.GLOBAL_ADMIN}),
+)
+DOWNLOAD = Permission(
+    "download software",
+    partner_roles=VIEW_KEY.partner_roles,
+    customer_roles=VIEW_KEY.customer_roles,
+)
+COPY_LINK = Permission(
+    "copy download links",
+    partner_roles=VIEW_KEY.partner_roles,
+    customer_roles=VIEW_KEY.customer_roles,
+)
+#: R9: any partner user of the owning partner.
+CANCELLATION_STATUS = Permission("ask whether an order can be cancelled", any_partner_user=True)
+CANCEL = Permission("cancel orders", partner_roles=frozenset({Role.ADMIN_AGENT}))
+REQUEST_REFUND = Permission("request refunds", partner_roles=frozenset({Role.ADMIN_AGENT}))
+RESOLVE_REFUND = Permission("resolve refund requests", support=True)
+#: R11: refund requests hold contact details, so not every partner user lists them.
+LIST_REFUNDS = Permission(
+    "list refund requests",
+    partner_roles=frozenset({Role.ADMIN_AGENT, Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN}),
+    support=True,
+)
+#: Any partner user (its own partner's orders), and the tenant's customer global admin.
+SOFTWARE = Permission(
+    "read the software list",
+    any_partner_user=True,
+    customer_roles=frozenset({Role.GLOBAL_ADMIN}),
+)
+#: R5: not an admin agent alone.
+ACTIVITY_LOG = Permission(
+    "read the activity log",
+    partner_roles=frozenset(
+        {Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.REFERRAL_ADMIN, Role.MARKETING_CONTENT_ADMIN}
+    ),
+)
+MONTHLY_CREDITS = Permission(
+    "read monthly credits",
+    partner_roles=frozenset({Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.ADMIN_AGENT}),
+)
+
+#: Every permission, by the `Ledger` method it guards, in the order the docs list them.
+PERMISSIONS: dict[str, Permission] = {
+    "add_customer": ADD_CUSTOMER,
+    "customers": LIST_CUSTOMERS,
+    "purchase": PURCHASE,
+    "view_key": VIEW_KEY,
+    "download": DOWNLOAD,
+    "copy_link": COPY_LINK,
+    "cancellation_status": CANCELLATION_STATUS,
+    "cancel": CANCEL,
+    "request_refund": REQUEST_REFUND,
+    "resolve_refund": RESOLVE_REFUND,
+    "refunds": LIST_REFUNDS,
+    "software": SOFTWARE,
+    "activity_log": ACTIVITY_LOG,
+    "monthly_credits": MONTHLY_CREDITS,
+}
 
 
 def can_see(actor: Actor, partner_id: str, tenant_id: UUID) -> bool:
@@ -47,69 +165,26 @@ def can_see_tenant(actor: Actor, registered_by: Collection[str], tenant_id: UUID
     return actor.tenant_id == tenant_id
 
 
-def _roles(roles: Collection[Role]) -> str:
-    return " or ".join(sorted(role.value for role in roles))
+#: The columns of the role × action table: a kind of actor, and one actor of that kind. The
+#: first seven are partner users of the owning partner with that one role (or none).
+_TENANT = UUID(int=1)
+TABLE_COLUMNS: tuple[tuple[str, Actor], ...] = (
+    *((role.value, Actor(user="x", roles={role}, partner_id="P")) for role in PARTNER_ROLES),
+    ("no role", Actor(user="x", roles=set(), partner_id="P")),
+    ("customer GLOBAL_ADMIN", Actor(user="x", roles={Role.GLOBAL_ADMIN}, tenant_id=_TENANT)),
+    (
+        "customer, other roles",
+        Actor(user="x", roles=set(PARTNER_ROLES) - {Role.GLOBAL_ADMIN}, tenant_id=_TENANT),
+    ),
+    ("vendor SUPPORT", Actor(user="x", roles={Role.SUPPORT})),
+)
 
 
-def _denied(actor: Actor, action: str, allowed: str) -> AccessDenied:
-    return AccessDenied(f"{actor.user} may not {action}: allowed are {allowed}")
-
-
-def require_partner_role(actor: Actor, roles: frozenset[Role], action: str) -> None:
-    if actor.partner_id is None or actor.roles.isdisjoint(roles):
-        raise _denied(actor, action, f"partner users with {_roles(roles)}")
-
-
-def require_partner_user(actor: Actor, action: str) -> None:
-    """R9: any partner user of the owning partner, whatever its roles."""
-    if actor.partner_id is None:
-        raise _denied(actor, action, "partner users (any role)")
-
-
-def require_key_handler(actor: Actor, action: str) -> None:
-    """R4: the partner's admin agent, or the tenant's own global admin."""
-    if actor.partner_id is not None and not actor.roles.isdisjoint(KEY_HANDLERS):
-        return
-    if actor.tenant_id is not None and not actor.roles.isdisjoint(CUSTOMER_KEY_HANDLERS):
-        return
-    raise _denied(
-        actor,
-        action,
-        f"partner users with {_roles(KEY_HANDLERS)}"
-        f" and the tenant's customer users with {_roles(CUSTOMER_KEY_HANDLERS)}",
-    )
-
-
-def require_software_reader(actor: Actor) -> None:
-    """The software list: any partner user, or the tenant's customer global admin."""
-    if actor.partner_id is not None:
-        return
-    if actor.tenant_id is not None and not actor.roles.isdisjoint(SOFTWARE_CUSTOMER_READERS):
-        return
-    raise _denied(
-        actor,
-        "read the software list",
-        f"partner users (any role) and the tenant's customer users with"
-        f" {_roles(SOFTWARE_CUSTOMER_READERS)}",
-    )
-
-
-def require_refund_reader(actor: Actor) -> None:
-    """R11: refund requests are for these partner roles and the vendor's support."""
-    if actor.is_support:
-        return
-    if actor.partner_id is not None and not actor.roles.isdisjoint(REFUND_READERS):
-        return
-    raise _denied(
-        actor,
-        "list refund requests",
-        f"partner users with {_roles(REFUND_READERS)}, and the vendor's {Role.SUPPORT.value}"
-        " (no partner or tenant)",
-    )
-
-
-def require_support(actor: Actor, action: str) -> None:
-    if not actor.is_support:
-        raise _denied(
-            actor, action, f"the vendor's {Role.SUPPORT.value} only (no partner or tenant)"
-        )
+def markdown_table() -> str:
+    """The role × action table of docs/rules.md, worked out by asking each permission."""
+    header = ["`Ledger` method", *(name for name, _ in TABLE_COLUMNS)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, permission in PERMISSIONS.items():
+        cells = ["✓" if permission.allows(actor) else "–" for _, actor in TABLE_COLUMNS]
+        lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -26,6 +26,7 @@ TABLES = (
     "ledger_activity",
     "ledger_credits",
     "ledger_refunds",
+    "ledger_customers",
     "ledger_audit_chain",
 )
 #: Retired indexes, named in DROP INDEX statements (qualified like tables on PostgreSQL).

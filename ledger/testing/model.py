@@ -1,9 +1,9 @@
-"""A plain reference model of the rules: SPEC.md again, in the fewest obvious lines.
+"""A plain reference model of the rules (docs/rules.md), written again in the fewest obvious lines.
 
 It shares no rule code with the ledger (deadlines, credits, rounding, access
 and the order of checks are all written out again here), so a broken policy
 in the ledger shows up as a difference instead of agreeing with itself. Only
-data is shared: the R1 market list, checked against SPEC.md by the ledger's
+data is shared: the R1 market list, checked against the rules as written by the ledger's
 own tests, and, unless you state your own, the windows a policy is
 configured with (R6 makes them configuration).
 
@@ -91,7 +91,7 @@ LINK_LIFETIME = timedelta(days=14)
 MAX_AMOUNT = 10**12
 TAX_INCLUSIVE_MARKETS = frozenset({"AU", "BR"})
 
-# Who may do what, as SPEC §1 and R3–R11 say it.
+# Who may do what, as R3–R11 say it.
 PURCHASERS = {Role.ADMIN_AGENT, Role.GLOBAL_ADMIN}
 CUSTOMER_MANAGERS = {Role.ADMIN_AGENT, Role.SALES_AGENT, Role.GLOBAL_ADMIN}
 ACTIVITY_READERS = {
@@ -164,7 +164,7 @@ def _round_half_even(numerator: int, denominator: int) -> int:
 class ReferenceRules:
     """Cancellation windows and the credit, as the model expects them (R6, R8).
 
-    The default is SPEC.md: 30 days for perpetual licences and subscriptions,
+    The default is R6's: 30 days for perpetual licences and subscriptions,
     other kinds never; 100 % for perpetual, unused started days for
     subscriptions, rounded half-even to the minor unit, never below zero.
     """

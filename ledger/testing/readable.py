@@ -1,7 +1,7 @@
 """Values as a person reads them in a failure report: ``0.05 EUR``, ``8 days − 1 µs``.
 
 Reprs are for reproducing a value; a report is read first, so money, times
-and durations are written the way the rules in SPEC.md write them.
+and durations are written the way the rules in docs/rules.md write them.
 """
 
 from __future__ import annotations
