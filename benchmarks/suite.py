@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from common import RESULTS_DIR, write_report
+from rich.console import Console
+from rich.table import Table
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,6 @@ def load_rows(path: Path) -> list[Row]:
 
 def show(rows: Sequence[Row], title: str) -> None:
     """One table: figure, baseline, ratio and target per row."""
-    from rich.console import Console
-    from rich.table import Table
-
     table = Table(title=title, caption="ratio = ledger cost ÷ baseline cost (>1: ledger slower)")
     for column in ("bench", "store", "measure", "ledger", "baseline", "ratio", "target"):
         table.add_column(column, justify="right" if column in ("ledger", "ratio") else "left")
