@@ -1,22 +1,24 @@
-"""Access cost against history length: `view_key` and `download` after many earlier accesses.
+"""B2 — access cost against history length: ``view_key``, ``download`` and ``copy_link``
+after H earlier accesses of the same order.
 
-For each store (memory, SQLite, PostgreSQL) and each history length H (0,
-1,000 and 10,000 earlier accesses of the same order), the p50 of one more
-`view_key` and one more `download`. Every H has its own order in the same
-store and the orders are sampled round-robin, so table size and machine load
-are the same for all; only the order's own history differs. Beside them, two
-bare-eventsourcing baselines run in the same process on the same kind of store:
+For each store (memory, SQLite, PostgreSQL) and each history length H (0, 1,000 and
+10,000 earlier key views of the same order; ``--quick``: 0 and 1,000), the p50 of one
+more ``view_key``, ``download`` and ``copy_link``. Every H has its own order in the same
+store and the orders are sampled round-robin, so table size and machine load are the same
+for all; only the order's own history differs. The target is on the ledger against itself:
+cost at the largest H ÷ cost at H=0 ≤ 1.2×. Beside it, two bare-eventsourcing baselines in
+the same process on the same kind of store:
 
-* ``es stream`` – the naive design: a bare ``Aggregate`` licence whose views are
-  events in its own stream; one more view loads the aggregate (replaying H
-  events) and appends one.
+* ``es stream`` – the naive design: a bare ``Aggregate`` licence whose views are events in
+  its own stream; one more view loads the aggregate (replaying H events) and appends one.
 * ``es record`` – the floor: saving one event to a fresh stream, no load at all.
 
 Then 4 threads view one key at once: views/s and how many writes conflicted
-(eventsourcing ``IntegrityError``, which a writer must retry), for the ledger
-and for the ``es stream`` design (which retries each conflict).
+(eventsourcing ``IntegrityError``, which a writer must retry), for the ledger and for the
+``es stream`` design (which retries each conflict).
 
-Run: ``.venv/bin/python benchmarks/bench_access.py [--quick] [--stores memory sqlite postgres]``.
+Run alone: ``.venv/bin/python benchmarks/b2_access.py [--quick] [--stores memory sqlite
+postgres]``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,6 @@ from uuid import UUID
 
 from common import (
     POSTGRES_URL,
-    RESULTS_DIR,
     STORES,
     memory_es_env,
     postgres_admin,
@@ -44,13 +45,11 @@ from common import (
     postgres_es_env,
     quiet_logging,
     sqlite_es_env,
-    write_report,
 )
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
-from rich.console import Console
-from rich.table import Table
+from suite import Row, rate_ratio, show, time_ratio, write_rows
 
 from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
 
@@ -64,8 +63,12 @@ OFFICE = Product(
     languages=("en-US",),
     bitness=(64,),
 )
+TENANT = UUID("3a9d7c1e-5b2f-4d8a-9e6c-7f1a2b3c4d5e")
 THREADS = 4
-console = Console(width=140)
+TARGET = 1.2
+#: history lengths H, samples per p50, views per thread
+QUICK: tuple[tuple[int, ...], int, int] = ((0, 1_000), 20, 10)
+FULL: tuple[tuple[int, ...], int, int] = ((0, 1_000, 10_000), 200, 100)
 
 
 class BareLicence(Aggregate):
@@ -226,7 +229,7 @@ def measure_store(store: str, lengths: tuple[int, ...], n: int, per_thread: int)
             Ledger.open(url, secret_key=b"b" * 32) as led,
             bare_app(store, directory) as bare,
         ):
-            tenant = uuid.uuid4()
+            tenant = TENANT
             led.add_customer(
                 AGENT, Customer(tenant_id=tenant, domain="c.example", name="C", market="NL")
             )
@@ -250,8 +253,12 @@ def measure_store(store: str, lengths: tuple[int, ...], n: int, per_thread: int)
             def naive(licence_id: UUID) -> Callable[[], object]:
                 return lambda: bare_view_retrying(bare, licence_id)
 
+            def copying(order_id: UUID) -> Callable[[], object]:
+                return lambda: led.copy_link(AGENT, order_id, "2024", "en-US", 64)
+
             views = interleaved({h: viewing(o) for h, o in orders.items()}, n)
             downloads = interleaved({h: downloading(o) for h, o in orders.items()}, n)
+            copies = interleaved({h: copying(o) for h, o in orders.items()}, n)
             streams = interleaved({h: naive(lic) for h, lic in licences.items()}, n)
             floor = p50_ms(sample(lambda: bare.save(BareViewed("order", "ann")), n))
             rows = [
@@ -259,6 +266,7 @@ def measure_store(store: str, lengths: tuple[int, ...], n: int, per_thread: int)
                     "history": h,
                     "view_key_ms": views[h],
                     "download_ms": downloads[h],
+                    "copy_link_ms": copies[h],
                     "es_stream_ms": streams[h],
                     "es_record_ms": floor,
                 }
@@ -295,69 +303,101 @@ def concurrent_single(operation: Callable[[], object], per_thread: int) -> float
     return THREADS * per_thread / (time.perf_counter() - start)
 
 
-def show(results: list[dict[str, Any]]) -> None:
-    table = Table(title="view_key / download p50 on an order with H earlier accesses")
-    columns = ("store", "H", "view_key", "download", "es stream", "es record", "view ÷ H=0")
-    for column in columns:
-        table.add_column(column, justify="right")
-    for result in results:
-        first = result["rows"][0]["view_key_ms"]
-        for row in result["rows"]:
-            table.add_row(
-                result["store"],
-                f"{row['history']:,}",
-                f"{row['view_key_ms']:.3f} ms",
-                f"{row['download_ms']:.3f} ms",
-                f"{row['es_stream_ms']:.3f} ms",
-                f"{row['es_record_ms']:.3f} ms",
-                f"{row['view_key_ms'] / first:.2f}×",
-            )
-    console.print(table)
-    threads = Table(title=f"{THREADS} threads viewing one key")
-    for column in (
-        "store",
-        "views",
-        "ledger",
-        "ledger 1 thread",
-        "conflicts",
-        "es stream",
-        "es conflicts",
-    ):
-        threads.add_column(column, justify="right")
-    for result in results:
-        t = result["threads"]
-        threads.add_row(
-            result["store"],
-            f"{t['views']:,}",
-            f"{t['ledger_views_per_s']:,.0f}/s",
-            f"{t['ledger_one_thread_views_per_s']:,.0f}/s",
-            str(t["ledger_conflicts"]),
-            f"{t['es_stream_views_per_s']:,.0f}/s",
-            str(t["es_stream_conflicts"]),
+OPERATIONS = (
+    ("view_key", "view_key_ms"),
+    ("download", "download_ms"),
+    ("copy_link", "copy_link_ms"),
+)
+
+
+def rows_for(result: dict[str, Any]) -> list[Row]:
+    store = result["store"]
+    by_h = {row["history"]: row for row in result["rows"]}
+    top, first = max(by_h), by_h[min(by_h)]
+    last = by_h[top]
+    extra = {"by_history": result["rows"], "samples": result["samples"]}
+    rows = [
+        Row(
+            bench="B2",
+            store=store,
+            measure=f"{name} p50, H={top:,} vs H=0",
+            ledger=last[key],
+            baseline=first[key],
+            baseline_name="ledger H=0",
+            unit="ms",
+            ratio=time_ratio(last[key], first[key]),
+            target=f"≤ {TARGET}×",
+            met=time_ratio(last[key], first[key]) <= TARGET,
+            extra=extra,
         )
-    console.print(threads)
+        for name, key in OPERATIONS
+    ]
+    rows.append(
+        Row(
+            bench="B2",
+            store=store,
+            measure=f"view_key p50, H={top:,}",
+            ledger=last["view_key_ms"],
+            baseline=last["es_stream_ms"],
+            baseline_name="es stream (naive)",
+            unit="ms",
+            ratio=time_ratio(last["view_key_ms"], last["es_stream_ms"]),
+            extra={"es_stream_growth": time_ratio(last["es_stream_ms"], first["es_stream_ms"])},
+        )
+    )
+    rows.append(
+        Row(
+            bench="B2",
+            store=store,
+            measure="view_key p50, H=0",
+            ledger=first["view_key_ms"],
+            baseline=first["es_record_ms"],
+            baseline_name="es record",
+            unit="ms",
+            ratio=time_ratio(first["view_key_ms"], first["es_record_ms"]),
+        )
+    )
+    t = result["threads"]
+    rows.append(
+        Row(
+            bench="B2",
+            store=store,
+            measure=f"{THREADS} threads viewing one key",
+            ledger=t["ledger_views_per_s"],
+            baseline=t["es_stream_views_per_s"],
+            baseline_name="es stream (naive)",
+            unit="views/s",
+            ratio=rate_ratio(t["ledger_views_per_s"], t["es_stream_views_per_s"]),
+            extra=t,
+        )
+    )
+    return rows
+
+
+def run(quick: bool, stores: Sequence[str]) -> list[Row]:
+    lengths, samples, per_thread = QUICK if quick else FULL
+    rows: list[Row] = []
+    for store in stores:
+        if store not in STORES:
+            continue
+        if store == "postgres" and (problem := postgres_available()):
+            print(f"B2: PostgreSQL skipped: {problem}")
+            continue
+        result = measure_store(store, lengths, samples, per_thread)
+        result["samples"] = samples
+        rows += rows_for(result)
+    return rows
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="H up to 1,000, fewer samples")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="H = 0 and 1,000, fewer samples")
     parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
     args = parser.parse_args(argv)
     quiet_logging()
-    lengths = (0, 100, 1_000) if args.quick else (0, 1_000, 10_000)
-    n, per_thread = (30, 25) if args.quick else (200, 100)
-    stores = list(args.stores)
-    if "postgres" in stores and (problem := postgres_available()):
-        console.print(f"[yellow]PostgreSQL skipped[/]: {problem}")
-        stores.remove("postgres")
-    results = [measure_store(store, lengths, n, per_thread) for store in stores]
-    show(results)
-    write_report(
-        RESULTS_DIR / "access.json",
-        "access",
-        ("eventsourcing", "psycopg"),
-        {"quick": args.quick, "samples": n, "results": results},
-    )
+    rows = run(args.quick, args.stores)
+    show(rows, "B2 — access cost against the order's history length")
+    print(f"wrote {write_rows('b2_access', rows, ('eventsourcing', 'psycopg'), quick=args.quick)}")
 
 
 if __name__ == "__main__":
