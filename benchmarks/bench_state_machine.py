@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from rich.console import Console
 from rich.table import Table
+from suite import Row, time_ratio
 
 from ledger.errors import LedgerError
 from ledger.testing import (
@@ -63,8 +64,10 @@ from ledger.testing import (
     ManualClock,
     Outcome,
     Wait,
-    run,
     scratch_store,
+)
+from ledger.testing import (
+    run as run_machine,
 )
 from ledger.testing.driver import Driver
 from ledger.testing.stores import open_test_ledger
@@ -156,7 +159,9 @@ class MachineRun:
 def bench_machine(kind: str, steps: int, *, rebuild: bool) -> MachineRun:
     machine = machine_for(kind, rebuild=rebuild)
     gc.collect()
-    report = run(machine, steps=steps, steps_per_example=STEPS_PER_EXAMPLE, seed_value=DEFAULT_SEED)
+    report = run_machine(
+        machine, steps=steps, steps_per_example=STEPS_PER_EXAMPLE, seed_value=DEFAULT_SEED
+    )
     recorded = sum(len(commands) for commands in machine.examples)
     assert recorded == report.steps, f"recorded {recorded} commands, run reports {report.steps}"
     return MachineRun(
@@ -363,7 +368,7 @@ def bench_store(kind: str, steps: int) -> StoreResult:
     # Warm-up, untimed: one example of each contestant (another seed), so that imports and
     # first-use costs are not in the figures.
     warmup = machine_for(kind, rebuild=True)
-    run(warmup, steps=1, steps_per_example=STEPS_PER_EXAMPLE, seed_value=DEFAULT_SEED - 1)
+    run_machine(warmup, steps=1, steps_per_example=STEPS_PER_EXAMPLE, seed_value=DEFAULT_SEED - 1)
     bench_bare_es(kind, bench_commands_only(kind, warmup.examples).writes)
     full = bench_machine(kind, steps, rebuild=True)
     no_rebuild = bench_machine(kind, steps, rebuild=False)
@@ -379,6 +384,50 @@ def bench_store(kind: str, steps: int) -> StoreResult:
         same_commands=shape(full.recorded) == shape(no_rebuild.recorded),
         same_outcomes=replay.outcomes == full.outcomes,
     )
+
+
+# -- as a part of the suite ("SM") -----------------------------------------------------------
+
+#: steps for memory and sqlite, steps for postgres
+SUITE_STEPS = {True: (200, 60), False: (1000, 300)}
+
+
+def run(quick: bool, stores: Sequence[str]) -> list[Row]:
+    """The suite's extra part "SM": ``run.py --only SM``, or in a full run."""
+    steps, pg_steps = SUITE_STEPS[quick]
+    rows: list[Row] = []
+    for kind in stores:
+        if kind == "postgres" and (problem := postgres_available()):
+            print(f"SM: PostgreSQL skipped: {problem}")
+            continue
+        r = bench_store(kind, pg_steps if kind == "postgres" else steps)
+        extra = r.to_json()
+        rows.append(
+            Row(
+                bench="SM",
+                store=kind,
+                measure=f"LedgerStateMachine, {r.full.steps} steps, total",
+                ledger=r.full.seconds,
+                baseline=r.commands_only.seconds,
+                baseline_name="same commands, no checks",
+                unit="s",
+                ratio=time_ratio(r.full.seconds, r.commands_only.seconds),
+                extra=extra,
+            )
+        )
+        rows.append(
+            Row(
+                bench="SM",
+                store=kind,
+                measure=f"the same commands on the ledger, {r.commands_only.succeeded} ok",
+                ledger=r.commands_only.seconds,
+                baseline=r.bare_es.seconds,
+                baseline_name=f"bare es, {r.bare_es.writes} writes",
+                unit="s",
+                ratio=time_ratio(r.commands_only.seconds, r.bare_es.seconds),
+            )
+        )
+    return rows
 
 
 # -- output --------------------------------------------------------------------------------
