@@ -1,10 +1,11 @@
 # Two entry points: `make demo` and `make test`. Both set up .venv on first use.
+# `make bench` is the full benchmark suite, `make bench-quick` its smoke run (benchmarks/README.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench docs clean
+.PHONY: demo test lint typecheck unit bench bench-quick docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +34,14 @@ test: lint typecheck unit
 docs: $(STAMP)
 	UPDATE_DOCS=1 $(BIN)/python -m pytest -q tests/test_docs.py
 
+# The benchmark suite (B1–B6 and SM): one table on stdout, JSON in benchmarks/results/.
+# The full run loads 1M events per store for B6 and takes the better part of an hour.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_commands.py
-	$(BIN)/python benchmarks/bench_state_machine.py
+	$(BIN)/python benchmarks/run.py
+
+# Under 2 minutes; CI runs it as a smoke check (it asserts nothing about speed).
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
