@@ -69,10 +69,15 @@ def show(rows: Sequence[Row], title: str) -> None:
             row.measure,
             f"{_figure(row.ledger)} {row.unit}",
             f"{row.baseline_name} {_figure(row.baseline)} {row.unit}",
-            f"{row.ratio:.2f}×",
+            _ratio(row.ratio),
             row.target + verdict,
         )
     Console(width=160).print(table)
+
+
+def _ratio(value: float) -> str:
+    """Two decimals, or two significant digits below 0.1 (0.0046× rather than 0.00×)."""
+    return f"{value:.2f}×" if value >= 0.1 else f"{value:.2g}×"
 
 
 def _figure(value: float) -> str:
