@@ -85,4 +85,4 @@ def _figure(value: float) -> str:
         return f"{value:,.0f}"
     if value >= 1:
         return f"{value:.2f}"
-    return f"{value:.3f}"
+    return f"{value:.3f}" if value >= 0.01 else f"{value:.2g}"
