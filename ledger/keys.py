@@ -27,7 +27,6 @@ import binascii
 import hashlib
 import hmac
 import os
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -70,9 +69,25 @@ _CACHE_SIZE = 4096
 
 
 def generate_mak(groups: int = 5, group_length: int = 5) -> str:
-    """A fresh multiple-activation key, ``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`` by default."""
+    """A fresh multiple-activation key, ``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`` by default.
+
+    One read of the system's random source for the whole key (not one per
+    character): each character is a uniform choice, by rejection sampling of
+    random bytes below the largest multiple of the alphabet's size.
+    """
+    size = len(MAK_ALPHABET)
+    limit = 256 - 256 % size
+    wanted = groups * group_length
+    chosen: list[str] = []
+    while len(chosen) < wanted:
+        # Enough bytes that one read almost always suffices (24 of 256 values are rejected).
+        for byte in os.urandom(wanted + wanted // 4 + 8):
+            if byte < limit:
+                chosen.append(MAK_ALPHABET[byte % size])
+                if len(chosen) == wanted:
+                    break
     return "-".join(
-        "".join(secrets.choice(MAK_ALPHABET) for _ in range(group_length)) for _ in range(groups)
+        "".join(chosen[start : start + group_length]) for start in range(0, wanted, group_length)
     )
 
 
