@@ -22,7 +22,6 @@ from typing import Literal
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 import psycopg
-import structlog
 
 from ledger.errors import ConfigurationError, InvalidInput
 
@@ -51,8 +50,6 @@ _POSTGRES_PARAMETERS = {
 _DEFAULT_CONNECT_TIMEOUT = 5
 # Serialises DDL between processes: eventsourcing's CREATE statements race otherwise.
 _DDL_LOCK_ID = 0x1ED6E2
-
-log = structlog.get_logger("ledger")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
-import structlog
 from eventsourcing.persistence import OperationalError
 
 from ledger import keyfiles
@@ -27,13 +26,14 @@ from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStore
 from ledger.keyring import Keyring
 from ledger.keys import KEY_BYTES, KeyVault, decode_key
+from ledger.logging import default_logger
 from ledger.projections.views import LedgerViews, construct_views
 from ledger.stores import Store, parse_store_url, schema_migration
 
 __all__ = ["Parts", "connect", "previous_keys"]
 
 T = TypeVar("T")
-log = structlog.get_logger("ledger")
+log = default_logger()
 
 # Several processes creating one fresh SQLite file meet "database is locked" while
 # the first of them switches it to WAL; they wait their turn.
