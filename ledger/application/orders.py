@@ -81,11 +81,13 @@ class OrderCommands(LedgerCore):
                     user=actor.user,
                     now=now,
                 )
-                sealed = self._vault.seal(order_id, generate_mak())
+                # The data key is written by the same transaction as the events it seals.
+                sealed = self._vault.seal_unstored(order_id, generate_mak())
                 licence = Licence.issue(
-                    order, product, key_ciphertext=sealed, user=actor.user, now=now
+                    order, product, key_ciphertext=sealed.ciphertext, user=actor.user, now=now
                 )
-                uow.save(order, licence)
+                uow.save(order, licence, wrapped_keys=[sealed.row])
+                self._vault.remember(sealed)
                 return order_id
 
             return uow.retrying(attempt)

@@ -72,9 +72,12 @@ class UnitOfWork:
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
-    def save(self, *changed: Any) -> None:
-        """Every pending event of the given aggregates (or bare events) in one transaction."""
-        recordings = self.events.save(*changed)
+    def save(self, *changed: Any, **rows: Any) -> None:
+        """Every pending event of the given aggregates (or bare events) in one transaction.
+
+        ``rows``: what the recorder writes in the same transaction (``wrapped_keys``).
+        """
+        recordings = self.events.save(*changed, **rows)
         if recordings:
             self.last_position = max(self.last_position, *(r.notification.id for r in recordings))
 
