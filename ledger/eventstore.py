@@ -9,16 +9,25 @@ under it are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import (
+    InterfaceError,
+    Mapper,
+    OperationalError,
+    Recording,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, retry
+from psycopg.sql import SQL, Identifier
 
+from ledger.aggregates.base import LedgerEvent
 from ledger.mapper import CompactJSONTranscoder, PydanticMapper
 
 __all__ = ["CACHE_SIZE", "EventStore", "WrappedKeyRow"]
@@ -40,6 +49,31 @@ _UPSERT_KEY = (
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    def select_events_after(self, after: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        """The events of several aggregates, each after a version, in one query."""
+        if not after:
+            return {}
+        where = " OR ".join(["(originator_id=? AND originator_version>?)"] * len(after))
+        params: list[Any] = []
+        for originator_id, version in after.items():
+            params += (originator_id.hex, version)
+        statement = (
+            "SELECT originator_id, originator_version, topic, state"
+            f" FROM {self.events_table_name} WHERE {where}"
+            " ORDER BY originator_id, originator_version"
+        )
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            for row in c.fetchall():
+                originator_id = UUID(row["originator_id"])
+                found.setdefault(originator_id, []).append(
+                    StoredEvent(
+                        originator_id, row["originator_version"], row["topic"], row["state"]
+                    )
+                )
+        return found
+
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -50,6 +84,36 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events_after(self, after: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        """The events of several aggregates, each after a version, in one query."""
+        if not after:
+            return {}
+        where = " OR ".join(["(originator_id = %s AND originator_version > %s)"] * len(after))
+        params: list[Any] = []
+        for originator_id, version in after.items():
+            params += (originator_id, version)
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+            f" WHERE {where} ORDER BY originator_id, originator_version"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            for row in curs.fetchall():
+                found.setdefault(row["originator_id"], []).append(
+                    StoredEvent(
+                        row["originator_id"],
+                        row["originator_version"],
+                        row["topic"],
+                        bytes(row["state"]),
+                    )
+                )
+        return found
+
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
@@ -82,3 +146,27 @@ class EventStore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return PydanticMapper(transcoder=CompactJSONTranscoder())
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """`Application.save`, telling aggregates from events by their classes.
+
+        eventsourcing's own collection asks ``isinstance`` of two runtime-checkable
+        protocols per object, which scans the object's attributes: about a tenth of
+        a command on the in-memory store. Anything that is neither a ledger
+        aggregate nor a ledger event is collected the library's way.
+        """
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            elif isinstance(obj, LedgerEvent):
+                processing_event.events.append(obj)
+            elif obj is not None:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)
+        return recordings

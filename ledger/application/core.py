@@ -113,6 +113,14 @@ class LedgerCore:
             raise OrderNotFound(f"order {order_id} not found")
         return licence
 
+    def _visible_order_and_licence(self, actor: Actor, order_id: UUID) -> tuple[Order, Licence]:
+        """The order (seen through its visibility) and its licence, in one read."""
+        order, licence = self._uow.get_pair((order_id, Order), (Licence.id_for(order_id), Licence))
+        if order is None or not access.can_see(actor, order.partner_id, order.tenant_id):
+            raise OrderNotFound(f"order {order_id} not found")
+        assert licence is not None, "every order is saved together with its licence"
+        return order, licence
+
     def _licence_of(self, order: Order) -> Licence:
         licence = self._uow.get(Licence.id_for(order.id), Licence)
         assert licence is not None, "every order is saved together with its licence"

@@ -108,13 +108,15 @@ class OrderCommands(LedgerCore):
         order_id = _validate.uuid("order_id", order_id)
         uow = self._uow
         with uow.command("cancel", actor, order_id=str(order_id)) as context:
-            loaded = [self._visible_order(actor, order_id)]
+            loaded = [self._visible_order_and_licence(actor, order_id)]
             access.CANCEL.require(actor)
 
             def attempt() -> Cancellation:
-                # The first attempt uses the order loaded for the checks; a retry reloads.
-                order = loaded.pop() if loaded else self._visible_order(actor, order_id)
-                licence = self._licence_of(order)
+                # The first attempt uses what was loaded for the checks; a retry reloads
+                # (the winner's events are read: the loser meets AlreadyCancelled, R13).
+                order, licence = (
+                    loaded.pop() if loaded else self._visible_order_and_licence(actor, order_id)
+                )
                 cancellation = order.cancel(licence, self._policy, actor.user, uow.now())
                 uow.save(order, licence)
                 return cancellation
