@@ -9,10 +9,12 @@ winner's state, and that a failed attempt leaves nothing behind.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -178,3 +180,53 @@ def test_generate_mak_uses_every_character_about_equally() -> None:
             counts[character] += 1
     expected = 2000 * 25 / len(MAK_ALPHABET)
     assert all(0.85 * expected < n < 1.15 * expected for n in counts.values()), counts
+
+
+# -- PostgreSQL: opening beside a catch-up takes no table locks ----------------------------
+
+
+def _open_repeatedly(url: str, rounds: int, results: Any) -> None:
+    try:
+        for _ in range(rounds):
+            with Ledger.open(url) as led:
+                led.views_status()
+        results.put("ok")
+    except Exception as error:
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def _write_and_catch_up(url: str, rounds: int, results: Any) -> None:
+    try:
+        with Ledger.open(url, views="follower") as led:
+            tenant = customer()
+            led.add_customer(AGENT, tenant)
+            for _ in range(rounds):
+                for _ in range(3):
+                    led.purchase(AGENT, tenant.tenant_id, product(), 1, eur("10.00"))
+                led.catch_up()
+        results.put("ok")
+    except Exception as error:
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def test_postgres_open_beside_a_catch_up_never_deadlocks(postgres_url: str) -> None:
+    # Ledger.open used to run CREATE INDEX IF NOT EXISTS on the views at every open: a
+    # SHARE lock per table, held while waiting for the next table, which another
+    # process's catch-up was writing. Now a schema at this release's version gets no DDL.
+    with Ledger.open(postgres_url) as led:
+        tenant_with_order(led)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_write_and_catch_up, args=(postgres_url, 25, results))]
+    workers += [
+        context.Process(target=_open_repeatedly, args=(postgres_url, 6, results)) for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(60)
+    assert outcomes == ["ok"] * len(workers)
+    with Ledger.open(postgres_url) as led:
+        status = led.views_status()
+        assert status.lag_events == 0
