@@ -13,18 +13,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import (
     InterfaceError,
     Mapper,
     OperationalError,
+    ProgrammingError,
     Recording,
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, get_topic, retry
+from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 
 from ledger.aggregates.base import LedgerEvent
@@ -114,10 +117,50 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 )
         return found
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """eventsourcing's insert transaction, sent as one round trip, COMMIT included.
+
+        The same statements as eventsourcing's (lock the events table, notify, insert
+        returning the notification ids), but the COMMIT is queued in the same pipeline
+        instead of following a round trip for the ids: the table lock, which every
+        writer waits for, is no longer held while this process reads the ids and sends
+        the COMMIT. If any statement fails the server skips the rest, COMMIT included;
+        the transaction is rolled back and the error raised (a unique violation as
+        eventsourcing's ``IntegrityError``, by the datastore).
+        """
+        if not stored_events:
+            return []
+        failure: psycopg.Error | None = None
+        ids: list[int] = []
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.cursor() as curs:
+                        curs.execute("BEGIN")
+                        self._insert_events(curs, stored_events, **kwargs)
+                    with conn.cursor() as curs, conn.cursor() as ending:
+                        self._insert_stored_events(curs, stored_events, **kwargs)
+                        ending.execute("COMMIT")
+                        pipeline.sync()
+                        ids = [row["notification_id"] for row in curs.fetchall()]
+                except psycopg.Error as error:
+                    failure = error  # raised after the pipeline has ended (no warning)
+            if failure is not None:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.rollback()
+                raise failure
+        if len(ids) != len(stored_events):
+            msg = f"got {len(ids)} notification ids for {len(stored_events)} events"
+            raise ProgrammingError(msg)
+        return ids
+
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        # Runs inside eventsourcing's pipelined insert transaction, before its table lock.
+        # Runs inside the pipelined insert transaction, before the table lock.
         keys: Sequence[WrappedKeyRow] = kwargs.get("wrapped_keys", ())
         if keys:
             table = f'"{self.datastore.schema or "public"}".ledger_wrapped_keys'
