@@ -1,7 +1,9 @@
 """B5: PostgreSQL writer processes. K processes (1, 2, 4, 8) each run the command-path flow
 (purchase → view key → cancel, ``flows.py``) against one shared schema for a fixed time;
 reported: total flows per second and the speed-up over one process, for the ledger and,
-beside it, the same number of processes running the bare-eventsourcing stateless flow.
+beside it, the same number of processes running the bare-eventsourcing stateless flow, and
+(in ``extra``) raw psycopg writing the same rows in the same three transactions without
+eventsourcing's table lock.
 
 Each run gets a fresh schema. The processes open their store, warm up, wait at a barrier,
 then all start at one instant and stop at another; the figures count only flows completed
@@ -26,12 +28,19 @@ from collections.abc import Sequence
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+import psycopg
 import structlog
-from common import POSTGRES_URL, postgres_admin, postgres_available, postgres_es_env
+from common import (
+    POSTGRES_CONNINFO,
+    POSTGRES_URL,
+    postgres_admin,
+    postgres_available,
+    postgres_es_env,
+)
 from flows import EsFlows, es_flow, ledger_flow, open_ledger
 from suite import Row, rate_ratio, show, write_rows
 
-CONTESTANTS = ("ledger", "es stateless")
+CONTESTANTS = ("ledger", "es stateless", "raw psycopg")
 WARMUP_FLOWS = 5
 TARGET_SPEEDUP = 1.8
 
@@ -39,6 +48,42 @@ TARGET_SPEEDUP = 1.8
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+RAW_TABLE = (
+    "CREATE TABLE {schema}.raw_events (id BIGSERIAL PRIMARY KEY, stream UUID NOT NULL,"
+    " version INT NOT NULL, topic TEXT NOT NULL, state BYTEA NOT NULL, UNIQUE (stream, version))"
+)
+
+
+def raw_flow(conn: psycopg.Connection[Any], schema: str) -> Any:
+    """Three transactions of 2, 1 and 3 rows, as the flow writes, with no table lock.
+
+    Shows what the database and its WAL flushes allow when writers do not serialise
+    on one lock (and no notification order is kept).
+    """
+    insert = (
+        f"INSERT INTO {schema}.raw_events (stream, version, topic, state) VALUES (%s, %s, %s, %s)"
+    )
+    state = b"x" * 400
+
+    def write(rows: list[tuple[Any, ...]]) -> None:
+        with conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany(insert, rows)
+
+    def flow() -> None:
+        order, licence, record = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        write([(order, 1, "Purchased", state), (licence, 1, "Issued", state)])
+        write([(record, 1, "KeyViewed", state)])
+        write(
+            [
+                (order, 2, "Cancelled", state),
+                (order, 3, "Credit", state),
+                (licence, 2, "Revoked", state),
+            ]
+        )
+
+    return flow
 
 
 def writer(
@@ -54,6 +99,9 @@ def writer(
     if contestant == "ledger":
         closeable: Any = open_ledger(f"{POSTGRES_URL}?schema={schema}")
         flow = ledger_flow(closeable)
+    elif contestant == "raw psycopg":
+        closeable = psycopg.connect(POSTGRES_CONNINFO, autocommit=True)
+        flow = raw_flow(closeable, schema)
     else:
         closeable = EsFlows(env={**postgres_es_env(schema), "CREATE_TABLE": "n"})
         flow = es_flow(closeable, in_memory=False)
@@ -95,10 +143,13 @@ def measure(contestant: str, processes: int, seconds: float) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     schema = f"b5_{contestant.split(maxsplit=1)[0]}_{processes}_{uuid.uuid4().hex[:6]}"
     postgres_admin(f'CREATE SCHEMA "{schema}"')
-    if contestant != "ledger":  # create the tables once, not in K racing constructors
-        EsFlows(env=postgres_es_env(schema)).close()
-    else:
+    # Create the tables once, not in K racing constructors.
+    if contestant == "ledger":
         open_ledger(f"{POSTGRES_URL}?schema={schema}").close()
+    elif contestant == "raw psycopg":
+        postgres_admin(RAW_TABLE.format(schema=schema))
+    else:
+        EsFlows(env=postgres_es_env(schema)).close()
     try:
         barrier = context.Barrier(processes + 1)
         start_at = context.Value("d", 0.0)
@@ -146,12 +197,13 @@ def run(quick: bool, stores: Sequence[str], seconds: float | None = None) -> lis
     window = seconds or (2.0 if quick else 8.0)
     figures: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in CONTESTANTS}
     for n, processes in enumerate(counts):
-        # Alternate which contestant goes first, so that drift in load hits both.
-        order = CONTESTANTS if n % 2 == 0 else CONTESTANTS[::-1]
+        # Rotate which contestant goes first, so that drift in load hits all alike.
+        shift = n % len(CONTESTANTS)
+        order = CONTESTANTS[shift:] + CONTESTANTS[:shift]
         for contestant in order:
             figures[contestant][processes] = measure(contestant, processes, window)
     rows: list[Row] = []
-    led, es = figures["ledger"], figures["es stateless"]
+    led, es, raw = figures["ledger"], figures["es stateless"], figures["raw psycopg"]
     for processes in counts:
         rows.append(
             Row(
@@ -167,9 +219,11 @@ def run(quick: bool, stores: Sequence[str], seconds: float | None = None) -> lis
                     "seconds": window,
                     "ledger": led[processes],
                     "es stateless": es[processes],
+                    "raw psycopg": raw[processes],
                     "speedup_vs_1": {
                         "ledger": led[processes]["flows_per_s"] / led[1]["flows_per_s"],
                         "es stateless": es[processes]["flows_per_s"] / es[1]["flows_per_s"],
+                        "raw psycopg": raw[processes]["flows_per_s"] / raw[1]["flows_per_s"],
                     },
                 },
             )
@@ -189,6 +243,7 @@ def run(quick: bool, stores: Sequence[str], seconds: float | None = None) -> lis
                 ratio=rate_ratio(ours, theirs),
                 target=f"≥ {TARGET_SPEEDUP}×" if processes == 2 else "",
                 met=ours >= TARGET_SPEEDUP if processes == 2 else None,
+                extra={"raw psycopg": raw[processes]["flows_per_s"] / raw[1]["flows_per_s"]},
             )
         )
     return rows
