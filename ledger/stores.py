@@ -15,7 +15,7 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -271,7 +271,9 @@ class Migration:
 
 
 @contextlib.contextmanager
-def schema_migration(store: Store, fingerprint: str = "") -> Iterator[Migration]:
+def schema_migration(
+    store: Store, fingerprint: str = "", tables: Sequence[str] = ()
+) -> Iterator[Migration]:
     """Hold the DDL lock while the tables are created; a no-op for SQLite.
 
     On PostgreSQL, a schema whose recorded ``fingerprint`` (of this release's DDL) is
@@ -280,7 +282,9 @@ def schema_migration(store: Store, fingerprint: str = "") -> Iterator[Migration]
     inside one transaction it held that lock while waiting for another table that a
     projector's catch-up in another process was writing, whose next write waited for
     the first: a deadlock between ``Ledger.open`` and a catch-up. Without DDL, opening
-    takes no table locks. The fingerprint is recorded after the DDL succeeded.
+    takes no table locks. The fingerprint is recorded after the DDL succeeded. A schema
+    that records it but lacks one of ``tables`` (dropped by hand, or by a test standing
+    in for an older release) is migrated as usual.
     """
     if store.kind != "postgres":
         yield Migration()
@@ -292,7 +296,7 @@ def schema_migration(store: Store, fingerprint: str = "") -> Iterator[Migration]
         raise ConfigurationError(f"cannot connect to PostgreSQL: {exc}") from exc
     schema = store.postgres_schema
     with conn:
-        migration = Migration(current=bool(fingerprint) and _recorded(conn, schema) == fingerprint)
+        migration = Migration(current=_is_current(conn, schema, fingerprint, tables))
         if migration.current:
             yield migration
             return
@@ -306,7 +310,7 @@ def schema_migration(store: Store, fingerprint: str = "") -> Iterator[Migration]
             if found is None:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             # Another process may have finished the DDL while this one waited for the lock.
-            migration.current = bool(fingerprint) and _recorded(conn, schema) == fingerprint
+            migration.current = _is_current(conn, schema, fingerprint, tables)
         except psycopg.Error as exc:
             with contextlib.suppress(psycopg.Error):
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_LOCK_ID,))
@@ -321,6 +325,22 @@ def schema_migration(store: Store, fingerprint: str = "") -> Iterator[Migration]
 
 
 _VERSION_TABLE = "ledger_schema_version"
+
+
+def _is_current(
+    conn: psycopg.Connection[Any], schema: str, fingerprint: str, tables: Sequence[str]
+) -> bool:
+    """The schema records ``fingerprint`` and holds every one of ``tables`` (catalogue reads)."""
+    if not fingerprint or _recorded(conn, schema) != fingerprint:
+        return False
+    try:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+            (schema, list(tables)),
+        ).fetchone()
+    except psycopg.Error as exc:
+        raise ConfigurationError(f"cannot read schema {schema}: {exc}") from exc
+    return row is not None and int(row[0]) == len(set(tables))
 
 
 def _recorded(conn: psycopg.Connection[Any], schema: str) -> str | None:

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from ledger import Ledger, Money, ProductKind
+from ledger.application.wiring import SCHEMA_FINGERPRINT, SCHEMA_TABLES
 from ledger.errors import AlreadyCancelled, ConfigurationError, CustomerNotFound, KeyRevoked
 from ledger.keys import MAK_ALPHABET, generate_mak
 from ledger.policies.cancellation import CancellationPolicy
+from ledger.stores import parse_store_url, schema_migration
 from tests.support import (
     AGENT,
     ManualClock,
@@ -215,6 +217,8 @@ def test_postgres_open_beside_a_catch_up_never_deadlocks(postgres_url: str) -> N
     # process's catch-up was writing. Now a schema at this release's version gets no DDL.
     with Ledger.open(postgres_url) as led:
         tenant_with_order(led)
+    with schema_migration(parse_store_url(postgres_url), SCHEMA_FINGERPRINT, SCHEMA_TABLES) as m:
+        assert m.current, "a schema at this release's version is opened without DDL"
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     workers = [context.Process(target=_write_and_catch_up, args=(postgres_url, 25, results))]

@@ -27,9 +27,10 @@ from ledger.audit.export import audit_key_from
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStore
 from ledger.keyring import DDL as KEYRING_DDL
-from ledger.keyring import Keyring
+from ledger.keyring import KEY_TABLES, Keyring
 from ledger.keys import KEY_BYTES, KeyVault, decode_key
 from ledger.logging import default_logger
+from ledger.projections.sql import TABLES as VIEW_TABLES
 from ledger.projections.views import DDL as VIEWS_DDL
 from ledger.projections.views import LedgerViews, construct_views
 from ledger.stores import Store, parse_store_url, schema_migration
@@ -51,6 +52,9 @@ SCHEMA_FINGERPRINT = hashlib.sha256(
         ]
     ).encode()
 ).hexdigest()
+
+#: Every table a current PostgreSQL schema holds (checked in the catalogue at open).
+SCHEMA_TABLES = ("ledger_events", "ledger_views_tracking", *VIEW_TABLES, *KEY_TABLES)
 
 # Several processes creating one fresh SQLite file meet "database is locked" while
 # the first of them switches it to WAL; they wait their turn.
@@ -101,7 +105,7 @@ def connect(
         # Decided before connecting, which would create the file: a store that exists
         # without its key file is refused, never given a fresh key (R14).
         given = _sqlite_key_file_key(store)
-    with schema_migration(store, SCHEMA_FINGERPRINT) as migration:
+    with schema_migration(store, SCHEMA_FINGERPRINT, SCHEMA_TABLES) as migration:
         # A current schema gets no DDL at all (see `schema_migration`).
         env = {**store.env, "CREATE_TABLE": "n"} if migration.current else store.env
         events = _when_unlocked(store, lambda: EventStore(env=env))
