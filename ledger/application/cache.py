@@ -19,7 +19,6 @@ each copy gets a pending-events list of its own.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -34,7 +33,9 @@ __all__ = ["AggregateCache"]
 
 
 def _copy(aggregate: Any) -> Any:
-    clone = copy.copy(aggregate)
+    # What copy.copy does for a plain object, without its __reduce_ex__ round trip.
+    clone = object.__new__(type(aggregate))
+    clone.__dict__.update(aggregate.__dict__)
     clone.__dict__["_pending_events"] = []
     return clone
 
@@ -72,6 +73,16 @@ class AggregateCache:
                 self.keep(aggregate)
             loaded.append(aggregate)
         return loaded
+
+    def kept(self, aggregate_id: UUID) -> Any | None:
+        """A copy of the kept aggregate, without reading the store (None: none kept).
+
+        Only for facts that never change once stored (a partner's registration of a
+        tenant): anything that can change must be `load`-ed.
+        """
+        with self._lock:
+            aggregate = self._kept.get(aggregate_id)
+        return None if aggregate is None else _copy(aggregate)
 
     def keep(self, aggregate: Any) -> None:
         """Keep (a copy of) an aggregate as it is stored: loaded, or just saved."""

@@ -127,8 +127,17 @@ class LedgerCore:
         return licence
 
     def _visible_tenant(self, actor: Actor, tenant_id: UUID) -> Tenant:
-        """The tenant, if the actor's partner registered it (or it is the actor's own)."""
-        tenant = self._uow.get(Tenant.id_for(tenant_id), Tenant)
+        """The tenant, if the actor's partner registered it (or it is the actor's own).
+
+        A registration is never edited or removed, so a kept tenant that already shows
+        the actor's partner's registration answers without a read of the store.
+        """
+        partner_id = actor.partner_id
+        tenant = self._uow.get_settled(
+            Tenant.id_for(tenant_id),
+            Tenant,
+            lambda kept: partner_id is not None and kept.is_registered_by(partner_id),
+        )
         if tenant is None or not access.can_see_tenant(actor, tenant.registrations, tenant_id):
             raise CustomerNotFound(f"customer {tenant_id} not found")
         return tenant

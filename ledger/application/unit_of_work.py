@@ -69,6 +69,19 @@ class UnitOfWork:
         (aggregate,) = self._cache.load((aggregate_id,))
         return aggregate if isinstance(aggregate, kind) else None
 
+    def get_settled(
+        self, aggregate_id: UUID, kind: type[T], settled: Callable[[T], bool]
+    ) -> T | None:
+        """Like `get`, but a kept aggregate for which ``settled`` holds is used without a read.
+
+        ``settled`` must hold only of what never changes once stored (a partner's
+        registration of a tenant is never edited or removed).
+        """
+        kept = self._cache.kept(aggregate_id)
+        if isinstance(kept, kind) and settled(kept):
+            return kept
+        return self.get(aggregate_id, kind)
+
     def get_pair(
         self, first: tuple[UUID, type[T]], second: tuple[UUID, type[U]]
     ) -> tuple[T | None, U | None]:
