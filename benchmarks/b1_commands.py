@@ -115,7 +115,7 @@ def run(quick: bool, stores: Sequence[str], n: int | None = None) -> list[Row]:
     """B1 on each of ``stores`` (postgres is skipped, with a note, when unreachable)."""
     structlog.reset_defaults()  # the out-of-the-box state of an application
     flows = n or (60 if quick else 600)
-    rounds = 6 if quick else 20
+    rounds = 12 if quick else 60  # fine interleaving: bursts of I/O from other work hit all alike
     warmup = 5 if quick else 20
     rows: list[Row] = []
     for kind in stores:
