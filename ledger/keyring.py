@@ -22,12 +22,12 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from ledger.faults import reading
 
-__all__ = ["KEY_TABLES", "Keyring", "WrappedKey"]
+__all__ = ["DDL", "KEY_TABLES", "Keyring", "WrappedKey"]
 
 KEY_TABLES = ("ledger_key_check", "ledger_wrapped_keys")
 _STORE = "ledger"
 
-_DDL = (
+DDL = (
     "CREATE TABLE IF NOT EXISTS {ledger_key_check} ( store TEXT PRIMARY KEY, key_id TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS {ledger_wrapped_keys} ("
     " name TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped TEXT NOT NULL)",
@@ -83,7 +83,7 @@ class Keyring:
         return self._in_transaction(body, commit=commit)
 
     def create_tables(self) -> None:
-        self._run([(ddl, ()) for ddl in _DDL], commit=True)
+        self._run([(ddl, ()) for ddl in DDL], commit=True)
 
     # -- the key check ---------------------------------------------------------------------
 

@@ -27,10 +27,10 @@ import binascii
 import hashlib
 import hmac
 import os
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -46,6 +46,7 @@ __all__ = [
     "KEY_BYTES",
     "KeyVault",
     "LegacySample",
+    "SealedKey",
     "SealedUnder",
     "decode_key",
     "generate_mak",
@@ -70,9 +71,25 @@ _CACHE_SIZE = 4096
 
 
 def generate_mak(groups: int = 5, group_length: int = 5) -> str:
-    """A fresh multiple-activation key, ``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`` by default."""
+    """A fresh multiple-activation key, ``XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`` by default.
+
+    One read of the system's random source for the whole key (not one per
+    character): each character is a uniform choice, by rejection sampling of
+    random bytes below the largest multiple of the alphabet's size.
+    """
+    size = len(MAK_ALPHABET)
+    limit = 256 - 256 % size
+    wanted = groups * group_length
+    chosen: list[str] = []
+    while len(chosen) < wanted:
+        # Enough bytes that one read almost always suffices (24 of 256 values are rejected).
+        for byte in os.urandom(wanted + wanted // 4 + 8):
+            if byte < limit:
+                chosen.append(MAK_ALPHABET[byte % size])
+                if len(chosen) == wanted:
+                    break
     return "-".join(
-        "".join(secrets.choice(MAK_ALPHABET) for _ in range(group_length)) for _ in range(groups)
+        "".join(chosen[start : start + group_length]) for start in range(0, wanted, group_length)
     )
 
 
@@ -143,6 +160,14 @@ def _wrap_label(name: str) -> bytes:
 
 def _order_key_name(order_id: UUID) -> str:
     return f"order:{order_id}"
+
+
+class SealedKey(NamedTuple):
+    """A licence key sealed under a fresh data key, and that key's row for the key table."""
+
+    ciphertext: str
+    row: tuple[str, str, str]  # (name, key_id, wrapped) in ledger_wrapped_keys
+    data_key: bytes
 
 
 class KeyVault:
@@ -230,6 +255,27 @@ class KeyVault:
         data_key = self._unwrap(name, self._keyring.add(name, fresh))
         self._remember(name, data_key)
         return _seal(data_key, licence_key.encode(), order_id.bytes)
+
+    def seal_unstored(self, order_id: UUID, licence_key: str) -> SealedKey:
+        """Seal a new licence key under a new data key that the caller stores with the events.
+
+        The caller writes `SealedKey.row` in the same transaction as the events that
+        hold `SealedKey.ciphertext` (``EventStore.save(..., wrapped_keys=[row])``), then
+        calls `remember` once that transaction committed: a data key whose events
+        never committed is never used to open a key.
+        """
+        name = _order_key_name(order_id)
+        data_key = os.urandom(KEY_BYTES)
+        wrapped = _seal(self._secret, data_key, _wrap_label(name))
+        return SealedKey(
+            ciphertext=_seal(data_key, licence_key.encode(), order_id.bytes),
+            row=(name, self._current, wrapped),
+            data_key=data_key,
+        )
+
+    def remember(self, sealed: SealedKey) -> None:
+        """After the events of `seal_unstored` committed: keep the data key for `open`."""
+        self._remember(sealed.row[0], sealed.data_key)
 
     def open(self, order_id: UUID, ciphertext: str, sealed_under: SealedUnder = "data_key") -> str:
         """The licence key; `ConfigurationError` if its key is missing or another key's."""

@@ -15,18 +15,17 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 import psycopg
-import structlog
 
 from ledger.errors import ConfigurationError, InvalidInput
 
-__all__ = ["Store", "parse_store_url", "schema_migration"]
+__all__ = ["Migration", "Store", "parse_store_url", "schema_migration"]
 
 StoreKind = Literal["memory", "sqlite", "postgres"]
 
@@ -51,8 +50,6 @@ _POSTGRES_PARAMETERS = {
 _DEFAULT_CONNECT_TIMEOUT = 5
 # Serialises DDL between processes: eventsourcing's CREATE statements race otherwise.
 _DDL_LOCK_ID = 0x1ED6E2
-
-log = structlog.get_logger("ledger")
 
 
 @dataclass(frozen=True)
@@ -265,33 +262,110 @@ def _postgres_key_file(host: str, port: int, dbname: str, schema: str) -> Path:
     return Path(config) / "ledger" / f"{name[: _NAME_MAX - _LONGEST_SUFFIX]}.key"
 
 
+@dataclass
+class Migration:
+    """What `schema_migration` found: whether the tables are already this release's."""
+
+    #: True: every table and index of this release exists; skip all DDL (PostgreSQL only).
+    current: bool = False
+
+
 @contextlib.contextmanager
-def schema_migration(store: Store) -> Iterator[None]:
-    """Hold the DDL lock while the tables are created; a no-op for SQLite."""
+def schema_migration(
+    store: Store, fingerprint: str = "", tables: Sequence[str] = ()
+) -> Iterator[Migration]:
+    """Hold the DDL lock while the tables are created; a no-op for SQLite.
+
+    On PostgreSQL, a schema whose recorded ``fingerprint`` (of this release's DDL) is
+    the given one is current: the caller then runs no DDL at all. ``CREATE INDEX IF
+    NOT EXISTS`` takes a SHARE lock on its table even when the index exists, and
+    inside one transaction it held that lock while waiting for another table that a
+    projector's catch-up in another process was writing, whose next write waited for
+    the first: a deadlock between ``Ledger.open`` and a catch-up. Without DDL, opening
+    takes no table locks. The fingerprint is recorded after the DDL succeeded. A schema
+    that records it but lacks one of ``tables`` (dropped by hand, or by a test standing
+    in for an older release) is migrated as usual.
+    """
     if store.kind != "postgres":
-        yield
+        yield Migration()
         return
     assert store.postgres_dsn is not None
     try:
         conn = psycopg.connect(store.postgres_dsn, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         raise ConfigurationError(f"cannot connect to PostgreSQL: {exc}") from exc
+    schema = store.postgres_schema
     with conn:
+        migration = Migration(current=_is_current(conn, schema, fingerprint, tables))
+        if migration.current:
+            yield migration
+            return
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_LOCK_ID,))
             # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
             # is there: a role that only owns its schema could not open the ledger.
             found = conn.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (store.postgres_schema,)
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
             ).fetchone()
             if found is None:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            # Another process may have finished the DDL while this one waited for the lock.
+            migration.current = _is_current(conn, schema, fingerprint, tables)
         except psycopg.Error as exc:
-            raise ConfigurationError(
-                f"cannot prepare schema {store.postgres_schema}: {exc}"
-            ) from exc
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_LOCK_ID,))
+            raise ConfigurationError(f"cannot prepare schema {schema}: {exc}") from exc
         try:
-            yield
+            yield migration
+            if fingerprint and not migration.current:
+                _record(conn, schema, fingerprint)
         finally:
             with contextlib.suppress(psycopg.Error):
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_LOCK_ID,))
+
+
+_VERSION_TABLE = "ledger_schema_version"
+
+
+def _is_current(
+    conn: psycopg.Connection[Any], schema: str, fingerprint: str, tables: Sequence[str]
+) -> bool:
+    """The schema records ``fingerprint`` and holds every one of ``tables`` (catalogue reads)."""
+    if not fingerprint or _recorded(conn, schema) != fingerprint:
+        return False
+    try:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+            (schema, list(tables)),
+        ).fetchone()
+    except psycopg.Error as exc:
+        raise ConfigurationError(f"cannot read schema {schema}: {exc}") from exc
+    return row is not None and int(row[0]) == len(set(tables))
+
+
+def _recorded(conn: psycopg.Connection[Any], schema: str) -> str | None:
+    """The fingerprint of the DDL last run on the schema (None: none recorded)."""
+    try:
+        row = conn.execute(
+            f'SELECT fingerprint FROM "{schema}".{_VERSION_TABLE} WHERE name = %s', ("ledger",)
+        ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    except psycopg.Error as exc:
+        raise ConfigurationError(f"cannot read schema {schema}: {exc}") from exc
+    return None if row is None else str(row[0])
+
+
+def _record(conn: psycopg.Connection[Any], schema: str, fingerprint: str) -> None:
+    try:
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".{_VERSION_TABLE}'
+            " (name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)"
+        )
+        conn.execute(
+            f'INSERT INTO "{schema}".{_VERSION_TABLE} (name, fingerprint) VALUES (%s, %s)'
+            " ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint",
+            ("ledger", fingerprint),
+        )
+    except psycopg.Error as exc:
+        raise ConfigurationError(f"cannot record the schema version in {schema}: {exc}") from exc

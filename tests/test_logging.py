@@ -197,3 +197,54 @@ def test_log_json_logger_leaves_the_global_configuration_alone(
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert {r["service"] for r in records} == {"billing"}
     assert records[-1]["command"] == "purchase"
+
+
+@pytest.fixture
+def unconfigured_structlog() -> Iterator[None]:
+    """structlog as an application that never configured it leaves it; restored after."""
+    saved, was_configured = structlog.get_config(), structlog.is_configured()
+    structlog.reset_defaults()
+    try:
+        yield
+    finally:
+        if was_configured:
+            structlog.configure(**saved)
+        else:
+            structlog.reset_defaults()
+
+
+def test_log_unconfigured_structlog_writes_no_info_lines_but_warnings(
+    store_url: str, clock: ManualClock, unconfigured_structlog: None, capsys: Any
+) -> None:
+    # docs/logging.md: an application that configured nothing pays no rendering per command.
+    with Ledger.open(store_url, clock=clock) as led:
+        _, order = tenant_with_order(led)
+        led.cancel(AGENT, order)
+        with pytest.raises(KeyRevoked):
+            led.view_key(AGENT, order)
+    out, err = capsys.readouterr()
+    assert "ledger.command" not in out + err
+    ledger.logging.default_logger().warning("ledger.test_warning", hint="still shown")
+    out, err = capsys.readouterr()
+    assert "ledger.test_warning" in out + err
+    assert "still shown" in out + err
+
+
+def test_log_configuring_structlog_later_brings_the_lines_with_their_fields(
+    store_url: str, clock: ManualClock, unconfigured_structlog: None, capture: LogCapture
+) -> None:
+    with Ledger.open(store_url, clock=clock) as led:
+        tenant_with_order(led)  # not configured yet: dropped
+        structlog.configure(processors=[capture])
+        _, order = tenant_with_order(led)
+        led.cancel(AGENT, order)
+    commands = lines(capture, "ledger.command")
+    assert [c["command"] for c in commands] == ["add_customer", "purchase", "cancel"]
+    cancel = commands[-1]
+    assert cancel["order_id"] == str(order)
+    assert (cancel["user"], cancel["partner_id"], cancel["outcome"]) == (
+        AGENT.user,
+        AGENT.partner_id,
+        "ok",
+    )
+    assert cancel["log_level"] == "info"

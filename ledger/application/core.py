@@ -113,14 +113,31 @@ class LedgerCore:
             raise OrderNotFound(f"order {order_id} not found")
         return licence
 
+    def _visible_order_and_licence(self, actor: Actor, order_id: UUID) -> tuple[Order, Licence]:
+        """The order (seen through its visibility) and its licence, in one read."""
+        order, licence = self._uow.get_pair((order_id, Order), (Licence.id_for(order_id), Licence))
+        if order is None or not access.can_see(actor, order.partner_id, order.tenant_id):
+            raise OrderNotFound(f"order {order_id} not found")
+        assert licence is not None, "every order is saved together with its licence"
+        return order, licence
+
     def _licence_of(self, order: Order) -> Licence:
         licence = self._uow.get(Licence.id_for(order.id), Licence)
         assert licence is not None, "every order is saved together with its licence"
         return licence
 
     def _visible_tenant(self, actor: Actor, tenant_id: UUID) -> Tenant:
-        """The tenant, if the actor's partner registered it (or it is the actor's own)."""
-        tenant = self._uow.get(Tenant.id_for(tenant_id), Tenant)
+        """The tenant, if the actor's partner registered it (or it is the actor's own).
+
+        A registration is never edited or removed, so a kept tenant that already shows
+        the actor's partner's registration answers without a read of the store.
+        """
+        partner_id = actor.partner_id
+        tenant = self._uow.get_settled(
+            Tenant.id_for(tenant_id),
+            Tenant,
+            lambda kept: partner_id is not None and kept.is_registered_by(partner_id),
+        )
         if tenant is None or not access.can_see_tenant(actor, tenant.registrations, tenant_id):
             raise CustomerNotFound(f"customer {tenant_id} not found")
         return tenant

@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import structlog
-
 from ledger.application import logs, wiring
 from ledger.application.customers import CustomerCommands
 from ledger.application.licences import LicenceCommands
@@ -37,6 +35,7 @@ from ledger.application.wiring import Parts
 from ledger.audit import Audit
 from ledger.errors import ConfigurationError, InvalidInput, LedgerError
 from ledger.faults import guarded, is_store_fault
+from ledger.logging import default_logger
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.projections import customer_list
 from ledger.projections.rebuild import rebuild_live_views
@@ -44,7 +43,7 @@ from ledger.values import ViewsMode
 
 __all__ = ["Ledger"]
 
-log = structlog.get_logger("ledger")
+log = default_logger()
 T = TypeVar("T")
 
 
@@ -126,7 +125,8 @@ class Ledger(
         ``previous_keys`` are older secret keys (R14): what they wrapped stays
         readable, new keys are wrapped under ``secret_key``, and
         `rewrap_keys` moves the rest. ``logger`` is a structlog logger for the
-        ``ledger.command`` events (default: ``structlog.get_logger("ledger")``).
+        ``ledger.command`` events (default: ``structlog.get_logger("ledger")`` once the
+        application has configured structlog; until then only warnings, docs/logging.md).
         ``views="inline"`` (default) brings the views up to date before each query;
         ``views="follower"`` leaves that to ``ledger views follow`` and waits at most
         ``views_timeout`` seconds for this object's own last write (§6).

@@ -21,9 +21,10 @@ from typing import Any
 import structlog
 
 from ledger.errors import LedgerError
+from ledger.logging import LibraryLogger
 from ledger.values import Actor
 
-__all__ = ["actor_fields", "emit", "logged", "own_fields"]
+__all__ = ["actor_fields", "emit", "enabled", "logged", "own_fields"]
 
 
 def _callers_fields(logger: Any) -> Mapping[str, Any]:
@@ -43,8 +44,14 @@ def own_fields(logger: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def enabled(logger: Any, level: str) -> bool:
+    """False when the line would be dropped anyway (the default logger, structlog unconfigured)."""
+    return not isinstance(logger, LibraryLogger) or logger.enabled(level)
+
+
 def emit(logger: Any, level: str, event: str, **fields: Any) -> None:
-    getattr(logger, level)(event, **own_fields(logger, fields))
+    if enabled(logger, level):
+        getattr(logger, level)(event, **own_fields(logger, fields))
 
 
 def actor_fields(actor: Actor | str | None) -> dict[str, Any]:
@@ -74,6 +81,9 @@ def logged(
     The body may add fields to the dict it is given (an order id, a row count).
     """
     bound = dict(context)
+    if not enabled(logger, "info"):
+        yield bound
+        return
     try:
         yield bound
     except LedgerError as error:

@@ -81,11 +81,13 @@ class OrderCommands(LedgerCore):
                     user=actor.user,
                     now=now,
                 )
-                sealed = self._vault.seal(order_id, generate_mak())
+                # The data key is written by the same transaction as the events it seals.
+                sealed = self._vault.seal_unstored(order_id, generate_mak())
                 licence = Licence.issue(
-                    order, product, key_ciphertext=sealed, user=actor.user, now=now
+                    order, product, key_ciphertext=sealed.ciphertext, user=actor.user, now=now
                 )
-                uow.save(order, licence)
+                uow.save(order, licence, wrapped_keys=[sealed.row])
+                self._vault.remember(sealed)
                 return order_id
 
             return uow.retrying(attempt)
@@ -106,13 +108,15 @@ class OrderCommands(LedgerCore):
         order_id = _validate.uuid("order_id", order_id)
         uow = self._uow
         with uow.command("cancel", actor, order_id=str(order_id)) as context:
-            loaded = [self._visible_order(actor, order_id)]
+            loaded = [self._visible_order_and_licence(actor, order_id)]
             access.CANCEL.require(actor)
 
             def attempt() -> Cancellation:
-                # The first attempt uses the order loaded for the checks; a retry reloads.
-                order = loaded.pop() if loaded else self._visible_order(actor, order_id)
-                licence = self._licence_of(order)
+                # The first attempt uses what was loaded for the checks; a retry reloads
+                # (the winner's events are read: the loser meets AlreadyCancelled, R13).
+                order, licence = (
+                    loaded.pop() if loaded else self._visible_order_and_licence(actor, order_id)
+                )
                 cancellation = order.cancel(licence, self._policy, actor.user, uow.now())
                 uow.save(order, licence)
                 return cancellation

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ledger import _validate
 from ledger.application import logs
+from ledger.application.cache import AggregateCache
 from ledger.errors import ClockError, InvalidInput
-from ledger.eventstore import EventStore
+from ledger.eventstore import CACHE_SIZE, EventStore
 from ledger.values import Actor
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "Clock", "UnitOfWork", "read_clock"]
@@ -30,6 +30,7 @@ MAX_WRITE_ATTEMPTS = 20
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def read_clock(clock: Clock) -> datetime:
@@ -53,6 +54,7 @@ def read_clock(clock: Clock) -> datetime:
 class UnitOfWork:
     def __init__(self, events: EventStore, clock: Clock, logger: Any) -> None:
         self.events = events
+        self._cache = AggregateCache(events, CACHE_SIZE)
         self._clock = clock
         self.log = logger
         #: Log position of this object's last write: follower-mode queries wait for it (§6).
@@ -63,18 +65,42 @@ class UnitOfWork:
         return read_clock(self._clock)
 
     def get(self, aggregate_id: UUID, kind: type[T]) -> T | None:
-        """The aggregate, or None when there is none of that kind under the id."""
-
-        # eventsourcing retries its own reads on a dropped connection (ten times).
-        try:
-            aggregate: object = self.events.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+        """The aggregate as stored now, or None when there is none of that kind under the id."""
+        (aggregate,) = self._cache.load((aggregate_id,))
         return aggregate if isinstance(aggregate, kind) else None
 
-    def save(self, *changed: Any) -> None:
-        """Every pending event of the given aggregates (or bare events) in one transaction."""
-        recordings = self.events.save(*changed)
+    def get_settled(
+        self, aggregate_id: UUID, kind: type[T], settled: Callable[[T], bool]
+    ) -> T | None:
+        """Like `get`, but a kept aggregate for which ``settled`` holds is used without a read.
+
+        ``settled`` must hold only of what never changes once stored (a partner's
+        registration of a tenant is never edited or removed).
+        """
+        kept = self._cache.kept(aggregate_id)
+        if isinstance(kept, kind) and settled(kept):
+            return kept
+        return self.get(aggregate_id, kind)
+
+    def get_pair(
+        self, first: tuple[UUID, type[T]], second: tuple[UUID, type[U]]
+    ) -> tuple[T | None, U | None]:
+        """Two aggregates as stored now, in one read (an order and its licence)."""
+        a, b = self._cache.load((first[0], second[0]))
+        return (
+            a if isinstance(a, first[1]) else None,
+            b if isinstance(b, second[1]) else None,
+        )
+
+    def save(self, *changed: Any, **rows: Any) -> None:
+        """Every pending event of the given aggregates (or bare events) in one transaction.
+
+        ``rows``: what the recorder writes in the same transaction (``wrapped_keys``).
+        What was saved is kept in the aggregate cache, only once it is committed.
+        """
+        recordings = self.events.save(*changed, **rows)
+        for aggregate in changed:
+            self._cache.keep(aggregate)
         if recordings:
             self.last_position = max(self.last_position, *(r.notification.id for r in recordings))
 

@@ -8,6 +8,8 @@ that the secret key is the store's, before a single row is written.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
 import os
 import sqlite3
 import time
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
-import structlog
 from eventsourcing.persistence import OperationalError
 
 from ledger import keyfiles
@@ -25,15 +26,35 @@ from ledger.application import logs
 from ledger.audit.export import audit_key_from
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStore
-from ledger.keyring import Keyring
+from ledger.keyring import DDL as KEYRING_DDL
+from ledger.keyring import KEY_TABLES, Keyring
 from ledger.keys import KEY_BYTES, KeyVault, decode_key
+from ledger.logging import default_logger
+from ledger.projections.sql import TABLES as VIEW_TABLES
+from ledger.projections.views import DDL as VIEWS_DDL
 from ledger.projections.views import LedgerViews, construct_views
 from ledger.stores import Store, parse_store_url, schema_migration
 
 __all__ = ["Parts", "connect", "previous_keys"]
 
 T = TypeVar("T")
-log = structlog.get_logger("ledger")
+log = default_logger()
+
+#: Names this release's tables and indexes: a PostgreSQL schema that records it needs no DDL.
+#: (Any change to the DDL, ours or eventsourcing's, changes it.)
+SCHEMA_FINGERPRINT = hashlib.sha256(
+    "\x1e".join(
+        [
+            "ledger schema v1",
+            f"eventsourcing {importlib.metadata.version('eventsourcing')}",
+            *VIEWS_DDL,
+            *KEYRING_DDL,
+        ]
+    ).encode()
+).hexdigest()
+
+#: Every table a current PostgreSQL schema holds (checked in the catalogue at open).
+SCHEMA_TABLES = ("ledger_events", "ledger_views_tracking", *VIEW_TABLES, *KEY_TABLES)
 
 # Several processes creating one fresh SQLite file meet "database is locked" while
 # the first of them switches it to WAL; they wait their turn.
@@ -84,13 +105,16 @@ def connect(
         # Decided before connecting, which would create the file: a store that exists
         # without its key file is refused, never given a fresh key (R14).
         given = _sqlite_key_file_key(store)
-    with schema_migration(store):
-        events = _when_unlocked(store, lambda: EventStore(env=store.env))
+    with schema_migration(store, SCHEMA_FINGERPRINT, SCHEMA_TABLES) as migration:
+        # A current schema gets no DDL at all (see `schema_migration`).
+        env = {**store.env, "CREATE_TABLE": "n"} if migration.current else store.env
+        events = _when_unlocked(store, lambda: EventStore(env=env))
         try:
             views = _when_unlocked(store, lambda: construct_views(events.factory, store.kind))
             datastore = events.factory.datastore  # type: ignore[attr-defined]
             keyring = Keyring(datastore, _dialect(store), store.postgres_schema)
-            _when_unlocked(store, keyring.create_tables)
+            if not migration.current:
+                _when_unlocked(store, keyring.create_tables)
         except BaseException:
             events.close()
             raise

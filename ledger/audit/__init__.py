@@ -24,7 +24,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import structlog
 from eventsourcing.persistence import Notification
 
 from ledger import _validate
@@ -43,6 +42,7 @@ from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_w
 from ledger.errors import InvalidInput, ProjectionError
 from ledger.eventstore import EventStore
 from ledger.faults import guarded
+from ledger.logging import default_logger
 from ledger.money import stored_minor_units
 from ledger.projections import activity_log, monthly_credits, software_list
 from ledger.projections.replay import Progress, notifications
@@ -111,7 +111,7 @@ class Audit:
         prepare: Callable[[], None],
         log: Any = None,
     ) -> None:
-        self._log = log if log is not None else structlog.get_logger("ledger")
+        self._log = log if log is not None else default_logger()
         self._events = events
         self._views = views
         self._updater = updater
