@@ -38,18 +38,19 @@ import argparse
 import base64
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from common import (
     POSTGRES_URL,
@@ -92,8 +93,13 @@ HERE = Path(__file__).resolve()
 # -- loading ---------------------------------------------------------------------------------
 
 
-def bulk_load(url: str, events: int) -> int:
-    """Write about ``events`` events the way the API writes them; returns how many."""
+def bulk_load(url: str, events: int, seed: int | None = None) -> int:
+    """Write about ``events`` events the way the API writes them; returns how many.
+
+    With a ``seed``, tenant and order ids come from a seeded generator, so two loads
+    hold the same customers, orders and access records (keys and seals still differ).
+    """
+    new_id = uuid4 if seed is None else _seeded_ids(seed)
     with Ledger.open(url, secret_key=SECRET, views="follower") as led:
         store = led._uow.events
         vault = led._vault
@@ -105,18 +111,18 @@ def bulk_load(url: str, events: int) -> int:
         while written < events:
             partner_id = PARTNERS[order_no % len(PARTNERS)]
             now = START + timedelta(seconds=order_no * 37 % (60 * 86400))
-            if order_no % 5 == 0 or tenant is None or tenant.partner_id != partner_id:
+            if order_no % 5 == 0 or tenant is None or not tenant.is_registered_by(partner_id):
                 customer = Customer(
-                    tenant_id=uuid4(), domain=f"c{order_no}.example", name="Contoso", market="NL"
+                    tenant_id=new_id(), domain=f"c{order_no}.example", name="Contoso", market="NL"
                 )
                 tenant = Tenant.add(partner_id, customer, "ann", now)
                 pending.append(tenant)
                 written += 1
-            order_id = uuid4()
+            order_id = new_id()
             order = Order.purchase(
                 order_id=order_id,
                 partner_id=partner_id,
-                customer=tenant.customer,
+                customer=tenant.customer_for(partner_id),
                 product=OFFICE,
                 quantity=2,
                 unit_price=Money("249.00", "EUR"),
@@ -162,6 +168,11 @@ def bulk_load(url: str, events: int) -> int:
         if pending:
             store.save(*pending)
         return int(store.recorder.max_notification_id() or 0)
+
+
+def _seeded_ids(seed: int) -> Callable[[], UUID]:
+    generator = random.Random(seed)
+    return lambda: UUID(int=generator.getrandbits(128), version=4)
 
 
 # -- one measurement in its own process ------------------------------------------------------
