@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Notification, OperationalError, Tracking
 
@@ -22,6 +23,7 @@ from ledger.aggregates.base import LedgerEvent
 from ledger.errors import EventDecodingError, ProjectionError
 from ledger.eventstore import EventStore
 from ledger.mapper import PydanticMapper
+from ledger.projections.sql import Params, Row
 from ledger.projections.views import Applied, LedgerViews, ViewsMoved
 from ledger.sealing import Trust
 
@@ -45,6 +47,9 @@ class ViewUpdater:
         self._lock = threading.Lock()
         #: Where the views stop, and why, after the last catch-up; None when they are whole.
         self.failure: ProjectionError | None = None
+        # Both eventsourcing recorders (SQLite and PostgreSQL) name their table here.
+        recorder: Any = events.recorder
+        self._head = views.head_statement(recorder.events_table_name)
 
     @property
     def name(self) -> str:
@@ -57,6 +62,19 @@ class ViewUpdater:
 
     def position(self) -> int:
         return self._views.max_tracking_id(self._events.name) or 0
+
+    def read_if_current(self, template: str, params: Params) -> list[Row] | None:
+        """A view query's rows, read with the check that the views hold the whole log.
+
+        The cheap path of inline mode: one round trip when nothing is new (a query
+        used to pay two reads, the chain head and the log after it, to learn that).
+        None when the log holds events the views do not: then `catch_up` and read again.
+        """
+        rows = self._views.query_if_current(self._head, template, params)
+        if rows is not None:
+            # Views at the log's head are whole: no stop left to report.
+            self.failure = None
+        return rows
 
     def check(
         self, batch: Sequence[Notification], head: str, after: int
