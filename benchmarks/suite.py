@@ -56,8 +56,8 @@ def load_rows(path: Path) -> list[Row]:
 
 def show(rows: Sequence[Row], title: str) -> None:
     """One table: figure, baseline, ratio and target per row."""
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # noqa: PLC0415 - only a run that prints needs rich
+    from rich.table import Table  # noqa: PLC0415
 
     table = Table(title=title, caption="ratio = ledger cost ÷ baseline cost (>1: ledger slower)")
     for column in ("bench", "store", "measure", "ledger", "baseline", "ratio", "target"):

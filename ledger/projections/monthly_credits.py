@@ -17,7 +17,11 @@ DDL = (
     " position BIGINT PRIMARY KEY, partner_id TEXT NOT NULL, tenant_id TEXT NOT NULL,"
     " order_id TEXT NOT NULL, month TEXT NOT NULL, currency TEXT NOT NULL,"
     " amount_minor BIGINT NOT NULL, issued_at TEXT NOT NULL, reason TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ledger_credits_by_month ON {ledger_credits} (partner_id, month)",
+    # Replaced by ledger_credits_by_month_at: a busy month of one partner holds thousands
+    # of credits, which (partner_id, month) left to a sort on every statement.
+    "DROP INDEX IF EXISTS {ledger_credits_by_month}",
+    "CREATE INDEX IF NOT EXISTS ledger_credits_by_month_at"
+    " ON {ledger_credits} (partner_id, month, issued_at, position)",
 )
 
 
