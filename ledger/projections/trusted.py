@@ -23,6 +23,7 @@ T = TypeVar("T")
 _new = object.__new__
 _set_uuid_int = UUID.__dict__["int"].__set__
 _set_uuid_safe = UUID.__dict__["is_safe"].__set__
+_UNKNOWN = SafeUUID.unknown  # an enum member looked up once (each lookup is a descriptor call)
 _UUID_TEXT_LENGTH = 36  # str(UUID): 32 hex digits and 4 hyphens, as the views store them
 
 
@@ -32,7 +33,7 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     value = _new(UUID)
     _set_uuid_int(value, int(text.replace("-", ""), 16))
-    _set_uuid_safe(value, SafeUUID.unknown)
+    _set_uuid_safe(value, _UNKNOWN)
     return value
 
 
