@@ -17,6 +17,7 @@ import pytest
 
 from ledger import Ledger, Role
 from ledger.errors import ProjectionError
+from ledger.projections import updater
 from tests.conftest import POSTGRES_URL
 from tests.support import AGENT, ManualClock, eur, partner, product, tenant_with_order
 from tests.test_r18_sealed import RawStore
@@ -114,3 +115,23 @@ def test_views_stopped_at_a_damaged_event_raise_on_every_query(
             led.software(READER, tenant_id)
         assert raised.value.position == head + 1
         assert led.views_status().stopped_at == head + 1
+
+
+def test_a_large_catch_up_refreshes_the_postgresql_statistics(
+    postgres_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables caught up from a backlog are planned by their real size, not as empty ones."""
+    monkeypatch.setattr(updater, "ANALYZE_AFTER", 5)
+    with Ledger.open(postgres_url, clock=clock, secret_key=SECRET, views="follower") as writer:
+        tenant_id, order_id = tenant_with_order(writer)
+        for _ in range(5):
+            writer.view_key(AGENT, order_id)
+    schema = postgres_url.split("schema=")[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        # reltuples is -1 until a table is first analyzed (or vacuumed).
+        table = f'"{schema}".ledger_activity'
+        analyzed = f"SELECT reltuples >= 0 FROM pg_class WHERE oid = '{table}'::regclass"
+        assert conn.execute(analyzed).fetchone() == (False,)
+        with Ledger.open(postgres_url, clock=clock, secret_key=SECRET) as reader:  # catches up
+            assert len(reader.software(READER, tenant_id)) == 1
+        assert conn.execute(analyzed).fetchone() == (True,)
