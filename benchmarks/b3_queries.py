@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 from common import (
@@ -83,7 +83,7 @@ def dataset(kind: str, events: int, keep: Path | None) -> Iterator[str]:
     """A loaded store with its views up to date; kept (and reused) under ``keep``."""
     if keep is None:
         with tempfile.TemporaryDirectory(prefix="b3-") as directory:
-            url = _url(kind, events, Path(directory))
+            url = _url(kind, events, Path(directory), kept=False)
             try:
                 _load(url, events)
                 yield url
@@ -92,7 +92,7 @@ def dataset(kind: str, events: int, keep: Path | None) -> Iterator[str]:
                     postgres_admin(f'DROP SCHEMA IF EXISTS "{_schema(url)}" CASCADE')
         return
     keep.mkdir(parents=True, exist_ok=True)
-    url = _url(kind, events, keep)
+    url = _url(kind, events, keep, kept=True)
     done = keep / f"b3_{kind}_{events}.done"
     if not done.exists():
         if kind == "postgres":
@@ -104,10 +104,11 @@ def dataset(kind: str, events: int, keep: Path | None) -> Iterator[str]:
     yield url
 
 
-def _url(kind: str, events: int, directory: Path) -> str:
+def _url(kind: str, events: int, directory: Path, *, kept: bool) -> str:
     if kind == "sqlite":
         return f"sqlite:///{directory / f'b3_{events}.db'}"
-    schema = f"b3_{events}"
+    # A kept data set has a fixed name (found again next run); a passing one its own.
+    schema = f"b3_{events}" if kept else f"b3_{events}_{uuid4().hex[:8]}"
     postgres_admin(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     return f"{POSTGRES_URL}?schema={schema}"
 
