@@ -195,28 +195,15 @@ class SQLiteLedgerViews(SQLiteTrackingRecorder, LedgerViews):
     _log_id = "rowid"
 
     def query_if_current(self, head: str, template: str, params: Params) -> list[Row] | None:
-        # One statement, as on PostgreSQL (which see): SQLite runs a LEFT JOIN with its
-        # left side outer and the LIMITed subquery on the right as a whole, in its order.
-        # A single statement is its own read snapshot, so no BEGIN/ROLLBACK around it;
-        # sqlite3's errors are store faults to `reading` and `guarded` as they are.
-        statement = (
-            f"WITH check_ AS MATERIALIZED ({head})"
-            " SELECT current_.current_, query_.* FROM"
-            " (SELECT head IS NULL OR position >= head AS current_ FROM check_) current_"
-            f" LEFT JOIN (SELECT 1 AS found_, inner_.* FROM ({template}) inner_) query_"
-            " ON current_.current_"
-        )
-
+        # In-process, so two statements in one read transaction (which also turns
+        # sqlite3's errors into eventsourcing's, as every other read does).
         def read() -> list[Row] | None:
-            with (
-                self.datastore.get_connection(commit=False) as connection,
-                connection.cursor() as cursor,
-            ):
-                cursor.execute(self.dialect.render(statement), params)
-                rows = list(cursor.fetchall())
-            if not rows[0]["current_"]:
-                return None
-            return rows if rows[0]["found_"] else []
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(self.dialect.render(head))
+                if not self._current(cursor.fetchone()):
+                    return None
+                cursor.execute(self.dialect.render(template), params)
+                return list(cursor.fetchall())
 
         return reading(read)
 
