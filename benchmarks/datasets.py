@@ -44,7 +44,7 @@ OFFICE = Product(
 EVENTS_PER_ORDER = 14.5
 
 
-def bulk_load(url: str, events: int) -> int:
+def bulk_load(url: str, events: int, seed: int = SEED) -> int:
     """Write about ``events`` events the way the API writes them; returns how many.
 
     It calls the domain methods the facade calls (``Tenant.add``, ``Order.purchase``,
@@ -55,7 +55,7 @@ def bulk_load(url: str, events: int) -> int:
     purchase (2 events), 12 access records, every 10th order cancelled (3 events); a
     customer per 5 orders, over 10 partners and 60 days.
     """
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
 
     def next_id() -> UUID:
         return UUID(int=rng.getrandbits(128), version=4)

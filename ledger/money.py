@@ -263,6 +263,12 @@ def stored_money(amount: Decimal | str, currency: str) -> Money:
 
 def stored_minor_units(minor_units: int, currency: str) -> Money:
     """`stored_money` from a count of minor units (the views store cents)."""
-    return Money._exact(
-        Decimal(minor_units).scaleb(-minor_unit_exponent(currency), context=_EXACT), currency
+    # scaleb puts the amount at the currency's exponent exactly: no quantize needed.
+    money = object.__new__(Money)
+    object.__setattr__(
+        money,
+        "_amount",
+        Decimal(minor_units).scaleb(-minor_unit_exponent(currency), context=_EXACT),
     )
+    object.__setattr__(money, "_currency", currency)
+    return money

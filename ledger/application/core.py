@@ -19,7 +19,7 @@ from ledger.errors import CustomerNotFound, OrderNotFound, ProjectionError, View
 from ledger.keys import KeyVault
 from ledger.policies import access
 from ledger.policies.cancellation import CancellationPolicy
-from ledger.projections.sql import Params, Row
+from ledger.projections.sql import Params, Query, Row
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
 from ledger.values import Actor, ViewsMode
@@ -49,18 +49,41 @@ class LedgerCore:
         self._mode: ViewsMode = mode
         self._views_timeout = views_timeout
 
-    def _views_ready(self) -> None:
-        """Before a query: inline, apply what was recorded; followed, wait for our own write.
+    def _views_ready(self) -> Query:
+        """Before a query: the function to read the views with, once they are ready for it.
 
-        Raises `ProjectionError` when the views stop at a damaged event (R15) and,
-        followed, `ViewsBehind` when our last write is not applied in time (§6).
+        Inline, the first read it makes also checks, in the same round trip, that the
+        views hold every stored event (whoever wrote it: another `Ledger` or process
+        too); when they do not, it applies what was recorded and reads again.
+        Followed, it first waits for our own last write. Raises `ProjectionError` when
+        the views stop at a damaged event (R15) and, followed, `ViewsBehind` when our
+        last write is not applied in time (§6).
         """
         if self._mode == "inline":
-            self._catch_up()
-            failure = self._updater.failure
-            if failure is not None:
-                raise ProjectionError(failure.position, failure.problem)
-            return
+            return self._fresh_reads()
+        self._wait_for_own_write()
+        return self._query
+
+    def _fresh_reads(self) -> Query:
+        """Reads whose first one is checked against the log's head (one per query call)."""
+        checked = False
+
+        def query(template: str, params: Params) -> list[Row]:
+            nonlocal checked
+            if not checked:
+                checked = True
+                rows = self._updater.read_if_current(template, params)
+                if rows is not None:
+                    return rows
+                self._catch_up()
+                failure = self._updater.failure
+                if failure is not None:
+                    raise ProjectionError(failure.position, failure.problem)
+            return self._query(template, params)
+
+        return query
+
+    def _wait_for_own_write(self) -> None:
         target = self._uow.last_position
         if target == 0:
             return

@@ -49,9 +49,21 @@ def enabled(logger: Any, level: str) -> bool:
     return not isinstance(logger, LibraryLogger) or logger.enabled(level)
 
 
+def _dropped(method: Any) -> bool:
+    """A structlog filtering logger's method for a level it drops (it does nothing).
+
+    Then there is no line to build: the caller's fields and the actor's are not
+    gathered, which was most of a query's logging cost with info lines filtered out.
+    """
+    return getattr(method, "__name__", None) == "_nop" and callable(method)
+
+
 def emit(logger: Any, level: str, event: str, **fields: Any) -> None:
-    if enabled(logger, level):
-        getattr(logger, level)(event, **own_fields(logger, fields))
+    if not enabled(logger, level):
+        return
+    method = getattr(logger, level)
+    if not _dropped(method):
+        method(event, **own_fields(logger, fields))
 
 
 def actor_fields(actor: Actor | str | None) -> dict[str, Any]:
@@ -87,6 +99,8 @@ def logged(
     try:
         yield bound
     except LedgerError as error:
+        if _dropped(logger.info):
+            raise
         emit(
             logger,
             "info",
@@ -97,4 +111,5 @@ def logged(
             error=_one_line(str(error)),
         )
         raise
-    emit(logger, "info", event, **bound, **actor_fields(actor), outcome="ok")
+    if not _dropped(logger.info):
+        emit(logger, "info", event, **bound, **actor_fields(actor), outcome="ok")

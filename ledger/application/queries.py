@@ -1,7 +1,8 @@
 """The views: customers, the software list, the activity log (R5) and the monthly credits.
 
-Each query first brings the views up to date with the event log, so it
-reflects every command this `Ledger` completed (read-your-writes). Reads of
+Each query reads the views through `_views_ready()`, which brings them up to date
+with the event log first, so it reflects every command this `Ledger` completed
+(read-your-writes). Reads of
 the activity log and of the credits are logged with the actor (``ledger.read``),
 refused ones too: they are what an auditor asks "who read this?" about.
 """
@@ -33,8 +34,7 @@ class ViewQueries(LedgerCore):
         actor = inputs.actor(actor)
         access.LIST_CUSTOMERS.require(actor)
         assert actor.partner_id is not None
-        self._views_ready()
-        return customer_list.for_partner(self._query, actor.partner_id)
+        return customer_list.for_partner(self._views_ready(), actor.partner_id)
 
     @guarded
     def software(self, actor: Actor, tenant_id: UUID) -> list[SoftwareItem]:
@@ -48,9 +48,9 @@ class ViewQueries(LedgerCore):
         tenant_id = _validate.uuid("tenant_id", tenant_id)
         self._visible_tenant(actor, tenant_id)
         access.SOFTWARE.require(actor)
-        self._views_ready()
+        query = self._views_ready()
         # A partner sees its own orders for the tenant; the tenant's users see every partner's.
-        return software_list.for_tenant(self._query, tenant_id, actor.partner_id)
+        return software_list.for_tenant(query, tenant_id, actor.partner_id)
 
     @guarded
     def activity_log(
@@ -95,8 +95,7 @@ class ViewQueries(LedgerCore):
         ) as context:
             access.ACTIVITY_LOG.require(actor)
             assert selection.partner_id is not None
-            self._views_ready()
-            entries = activity_log.entries(self._query, selection)
+            entries = activity_log.entries(self._views_ready(), selection)
             context["rows"] = len(entries)
             return entries
 
@@ -108,7 +107,7 @@ class ViewQueries(LedgerCore):
         with self._read("monthly_credits", actor, month=month) as context:
             access.MONTHLY_CREDITS.require(actor)
             assert actor.partner_id is not None
-            self._views_ready()
-            statement = monthly_credits.for_month(self._query, actor.partner_id, month)
+            query = self._views_ready()
+            statement = monthly_credits.for_month(query, actor.partner_id, month)
             context["rows"] = len(statement.lines)
             return statement

@@ -119,8 +119,7 @@ class RefundCommands(LedgerCore):
                 uow.save(current, order, licence)
 
             uow.retrying(attempt)
-        self._views_ready()
-        resolved = refund_requests.by_id(self._query, refund_id)
+        resolved = refund_requests.by_id(self._views_ready(), refund_id)
         assert resolved is not None, "the refund was recorded and the views caught up"
         return resolved
 
@@ -131,9 +130,8 @@ class RefundCommands(LedgerCore):
         actor = inputs.actor(actor)
         with self._read("refunds", actor) as context:
             access.LIST_REFUNDS.require(actor)
-            self._views_ready()
             requests = refund_requests.listing(
-                self._query, None if actor.is_support else actor.partner_id
+                self._views_ready(), None if actor.is_support else actor.partner_id
             )
             context["rows"] = len(requests)
             return requests

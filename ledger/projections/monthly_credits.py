@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import singledispatch
-from uuid import UUID
 
 from ledger.aggregates import Order
 from ledger.aggregates.base import LedgerEvent
-from ledger.money import Money, stored_minor_units, stored_money
+from ledger.money import stored_minor_units
+from ledger.projections import trusted
 from ledger.projections.sql import Query, Row, Statement, parse_timestamp, timestamp
 from ledger.values import CreditLine, CreditStatement
 
@@ -17,7 +17,11 @@ DDL = (
     " position BIGINT PRIMARY KEY, partner_id TEXT NOT NULL, tenant_id TEXT NOT NULL,"
     " order_id TEXT NOT NULL, month TEXT NOT NULL, currency TEXT NOT NULL,"
     " amount_minor BIGINT NOT NULL, issued_at TEXT NOT NULL, reason TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ledger_credits_by_month ON {ledger_credits} (partner_id, month)",
+    # Replaced by ledger_credits_by_month_at: a busy month of one partner holds thousands
+    # of credits, which (partner_id, month) left to a sort on every statement.
+    "DROP INDEX IF EXISTS {ledger_credits_by_month}",
+    "CREATE INDEX IF NOT EXISTS ledger_credits_by_month_at"
+    " ON {ledger_credits} (partner_id, month, issued_at, position)",
 )
 
 
@@ -57,21 +61,28 @@ def for_month(query: Query, partner_id: str, month: str) -> CreditStatement:
         " ORDER BY issued_at, position",
         (partner_id, month),
     )
-    lines = tuple(
-        CreditLine(
-            order_id=UUID(row["order_id"]),
-            tenant_id=UUID(row["tenant_id"]),
-            amount=stored_minor_units(row["amount_minor"], row["currency"]),
-            issued_at=parse_timestamp(row["issued_at"]),
-            reason=row["reason"],
+    # Rows this view wrote: built without a second validation (see `trusted`), and
+    # the totals summed in exact integer minor units, as the view stores them.
+    uuids, amounts = trusted.UUIDs(), trusted.Amounts()
+    sums: dict[str, int] = {}
+    lines = []
+    for row in rows:
+        currency, minor = row["currency"], int(row["amount_minor"])
+        sums[currency] = sums.get(currency, 0) + minor
+        lines.append(
+            _new_line(
+                order_id=uuids[row["order_id"]],
+                tenant_id=uuids[row["tenant_id"]],
+                amount=amounts[minor, currency],
+                issued_at=parse_timestamp(row["issued_at"]),
+                reason=row["reason"],
+            )
         )
-        for row in rows
-    )
-    totals: dict[str, Money] = {}
-    for line in lines:
-        currency = line.amount.currency
-        totals[currency] = totals.get(currency, stored_money("0", currency)) + line.amount
-    return CreditStatement(month=month, lines=lines, totals=dict(sorted(totals.items())))
+    totals = {currency: stored_minor_units(sums[currency], currency) for currency in sorted(sums)}
+    return CreditStatement(month=month, lines=tuple(lines), totals=totals)
+
+
+_new_line = trusted.builder(CreditLine)
 
 
 def stream(

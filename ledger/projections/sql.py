@@ -30,7 +30,7 @@ TABLES = (
     "ledger_audit_chain",
 )
 #: Retired indexes, named in DROP INDEX statements (qualified like tables on PostgreSQL).
-RETIRED_INDEXES = ("ledger_activity_by_partner",)
+RETIRED_INDEXES = ("ledger_activity_by_partner", "ledger_credits_by_month")
 
 
 def grouped(statements: Sequence[Statement]) -> list[tuple[str, list[Params]]]:

@@ -139,6 +139,35 @@ class LedgerViews:
 
         return reading(read)
 
+    def head_statement(self, events_table: str) -> str:
+        """One statement: the log's highest notification id and the views' position.
+
+        PostgreSQL ids have gaps, but a gap never lies above the highest committed id
+        and ids become visible in commit order (the recorder locks the table), so the
+        views hold every stored event exactly when their position is at that id.
+        """
+        return (
+            f"SELECT (SELECT MAX({self._log_id}) FROM {self.dialect.table(events_table)}) AS head,"
+            " (SELECT position FROM {ledger_audit_chain} ORDER BY position DESC LIMIT 1)"
+            " AS position"
+        )
+
+    _log_id = "notification_id"
+
+    def query_if_current(self, head: str, template: str, params: Params) -> list[Row] | None:
+        """The rows of a view query, or None when the log holds events the views lack.
+
+        ``head`` is the `head_statement`. Both are read together (one round trip where
+        the database allows it); when the views are behind the rows are dropped, and the
+        caller applies the new events and reads again.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def _current(row: Row) -> bool:
+        head, position = row["head"], row["position"]
+        return head is None or (position is not None and int(position) >= int(head))
+
     def lock_tracking(self, cursor: Any, application_name: str) -> int:
         """Make projectors wait for this transaction; returns the views' position."""
         raise NotImplementedError
@@ -162,6 +191,21 @@ class LedgerViews:
 
 class SQLiteLedgerViews(SQLiteTrackingRecorder, LedgerViews):
     dialect = Dialect("sqlite")
+    # eventsourcing's SQLite log numbers its notifications with the rowid.
+    _log_id = "rowid"
+
+    def query_if_current(self, head: str, template: str, params: Params) -> list[Row] | None:
+        # In-process, so two statements in one read transaction (which also turns
+        # sqlite3's errors into eventsourcing's, as every other read does).
+        def read() -> list[Row] | None:
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(self.dialect.render(head))
+                if not self._current(cursor.fetchone()):
+                    return None
+                cursor.execute(self.dialect.render(template), params)
+                return list(cursor.fetchall())
+
+        return reading(read)
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -196,6 +240,30 @@ class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
     def _pipelined(self, cursor: Any) -> contextlib.AbstractContextManager[Any]:
         # One round trip per batch instead of one per statement.
         return cast(contextlib.AbstractContextManager[Any], cursor.connection.pipeline())
+
+    def query(self, template: str, params: Params) -> list[Row]:
+        # The pool's connections are in autocommit mode: one statement is one round
+        # trip, where a read transaction would add a BEGIN and a ROLLBACK.
+        def read() -> list[Row]:
+            with self.datastore.get_connection() as connection:
+                return list(connection.execute(self.dialect.render(template), params).fetchall())
+
+        return reading(read)
+
+    def query_if_current(self, head: str, template: str, params: Params) -> list[Row] | None:
+        # Both statements in one pipeline: one round trip. (One statement that joins the
+        # query under the check was cheaper, but its rows' order would then rest on the
+        # query's ORDER BY inside a subquery, which SQL does not promise to keep.)
+        def read() -> list[Row] | None:
+            with self.datastore.get_connection() as connection:
+                with connection.pipeline():
+                    check = connection.execute(self.dialect.render(head))
+                    rows = connection.execute(self.dialect.render(template), params)
+                if not self._current(check.fetchone()):
+                    return None
+                return list(rows.fetchall())
+
+        return reading(read)
 
     def _begin_snapshot(self, cursor: Any) -> None:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
