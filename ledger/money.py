@@ -92,7 +92,17 @@ def _to_decimal(amount: object) -> Decimal:
     return value
 
 
+@cache
+def _quanta() -> dict[str, Decimal]:
+    """Each accepted currency's minor unit as a Decimal (0.01 for EUR): built once."""
+    return {code: Decimal(1).scaleb(-exponent) for code, exponent in minor_unit_exponents().items()}
+
+
 def _quantum(currency: str) -> Decimal:
+    quantum = _quanta().get(currency) if isinstance(currency, str) else None
+    if quantum is not None:
+        return quantum
+    # Not a currency Money accepts: minor_unit_exponent raises the InvalidInput for it.
     return Decimal(1).scaleb(-minor_unit_exponent(currency))
 
 
