@@ -106,6 +106,10 @@ def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit_exponent(currency))
 
 
+#: `Money.zero` of each currency asked for (every key a valid currency code).
+_ZEROS: dict[str, Money] = {}
+
+
 class Money:
     """An exact amount of one currency. Immutable; equal when amount and currency are.
 
@@ -163,7 +167,15 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(0, currency)
+        # Money is immutable, so one zero per currency serves every caller.
+        if cls is Money and type(currency) is str:
+            kept = _ZEROS.get(currency)
+            if kept is not None:
+                return kept
+        zero = cls(0, currency)  # InvalidInput for anything that is not a currency
+        if cls is Money and type(currency) is str:
+            _ZEROS[currency] = zero
+        return zero
 
     def prorate(self, numerator: int, denominator: int) -> Money:
         """``self × numerator / denominator``, rounded half-even to the minor unit (R8).
