@@ -9,6 +9,7 @@ under it are.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -17,9 +18,15 @@ import psycopg
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
     InterfaceError,
+    InternalError,
     Mapper,
+    NotSupportedError,
     OperationalError,
+    PersistenceError,
     ProgrammingError,
     Recording,
     StoredEvent,
@@ -51,6 +58,26 @@ _UPSERT_KEY = (
 )
 
 
+_SQLITE_ERRORS: tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...] = (
+    (sqlite3.InterfaceError, InterfaceError),
+    (sqlite3.DataError, DataError),
+    (sqlite3.OperationalError, OperationalError),
+    (sqlite3.IntegrityError, IntegrityError),
+    (sqlite3.InternalError, InternalError),
+    (sqlite3.ProgrammingError, ProgrammingError),
+    (sqlite3.NotSupportedError, NotSupportedError),
+    (sqlite3.DatabaseError, DatabaseError),
+)
+
+
+def _persistence_error(error: sqlite3.Error) -> PersistenceError:
+    """eventsourcing's class for a sqlite3 error (what its SQLite transactions raise)."""
+    for raw, ours in _SQLITE_ERRORS:
+        if isinstance(error, raw):
+            return ours(error)
+    return PersistenceError(error)
+
+
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def select_events_after(self, after: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         """The events of several aggregates, each after a version, in one query."""
@@ -66,15 +93,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             " ORDER BY originator_id, originator_version"
         )
         found: dict[UUID, list[StoredEvent]] = {}
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, params)
-            for row in c.fetchall():
-                originator_id = UUID(row["originator_id"])
-                found.setdefault(originator_id, []).append(
-                    StoredEvent(
-                        originator_id, row["originator_version"], row["topic"], row["state"]
-                    )
-                )
+        # One statement, so no BEGIN … ROLLBACK around it: in autocommit mode a lone
+        # SELECT is its own (deferred, read) transaction and sees one snapshot.
+        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as c:
+            try:
+                c.execute(statement, params)
+                rows = c.fetchall()
+            except sqlite3.Error as error:  # as eventsourcing's transaction would raise it
+                raise _persistence_error(error) from error
+        for row in rows:
+            originator_id = UUID(row["originator_id"])
+            found.setdefault(originator_id, []).append(
+                StoredEvent(originator_id, row["originator_version"], row["topic"], row["state"])
+            )
         return found
 
     def _insert_events(

@@ -35,11 +35,16 @@ from ledger.errors import EventDecodingError
 __all__ = ["CompactJSONTranscoder", "PydanticMapper"]
 
 
+#: What ``json.dumps(obj, separators=(",", ":"), sort_keys=True)`` uses, built once
+#: (dumps builds a new encoder on every call that passes options).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 class CompactJSONTranscoder(Transcoder):
     """Plain JSON with sorted keys: pydantic has already made every value JSON-ready."""
 
     def encode(self, obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+        return _COMPACT.encode(obj).encode()
 
     def decode(self, data: bytes) -> Any:
         # From text, json skips guessing the encoding of bytes (UTF-8 is what encode wrote).

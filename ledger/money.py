@@ -92,8 +92,22 @@ def _to_decimal(amount: object) -> Decimal:
     return value
 
 
+@cache
+def _quanta() -> dict[str, Decimal]:
+    """Each accepted currency's minor unit as a Decimal (0.01 for EUR): built once."""
+    return {code: Decimal(1).scaleb(-exponent) for code, exponent in minor_unit_exponents().items()}
+
+
 def _quantum(currency: str) -> Decimal:
+    quantum = _quanta().get(currency) if isinstance(currency, str) else None
+    if quantum is not None:
+        return quantum
+    # Not a currency Money accepts: minor_unit_exponent raises the InvalidInput for it.
     return Decimal(1).scaleb(-minor_unit_exponent(currency))
+
+
+#: `Money.zero` of each currency asked for (every key a valid currency code).
+_ZEROS: dict[str, Money] = {}
 
 
 class Money:
@@ -153,7 +167,15 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(0, currency)
+        # Money is immutable, so one zero per currency serves every caller.
+        if cls is Money and type(currency) is str:
+            kept = _ZEROS.get(currency)
+            if kept is not None:
+                return kept
+        zero = cls(0, currency)  # InvalidInput for anything that is not a currency
+        if cls is Money and type(currency) is str:
+            _ZEROS[currency] = zero
+        return zero
 
     def prorate(self, numerator: int, denominator: int) -> Money:
         """``self × numerator / denominator``, rounded half-even to the minor unit (R8).

@@ -175,6 +175,16 @@ def test_generate_mak_reads_the_random_source_once(monkeypatch: pytest.MonkeyPat
     assert re.fullmatch(rf"([{MAK_ALPHABET}]{{5}}-){{4}}[{MAK_ALPHABET}]{{5}}", key)
 
 
+def test_generate_mak_skips_the_bytes_above_the_last_whole_alphabet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 240 = 10 × 24: bytes 240–255 would favour the first 16 characters; they are skipped.
+    monkeypatch.setattr(os, "urandom", lambda n: bytes([255, 0, 240, 23, 24, 239]) * n)
+    expected = MAK_ALPHABET[0] + MAK_ALPHABET[23] + MAK_ALPHABET[0] + MAK_ALPHABET[239 % 24]
+    assert generate_mak(1, 4) == expected
+    assert generate_mak(2, 2) == expected[:2] + "-" + expected[2:]
+
+
 def test_generate_mak_uses_every_character_about_equally() -> None:
     counts = dict.fromkeys(MAK_ALPHABET, 0)
     for _ in range(2000):

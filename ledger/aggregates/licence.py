@@ -12,6 +12,7 @@ never conflict. See docs/decisions.md, "Access records".
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 from uuid import UUID, uuid4
 
@@ -131,6 +132,7 @@ class Licence(BaseAggregate[UUID]):
             licence.revoked_at = self.timestamp
 
     @staticmethod
+    @lru_cache(maxsize=8192)  # asked on every command; str() of a UUID is not free
     def id_for(order_id: UUID) -> UUID:
         return derived_id("licence", str(order_id))
 

@@ -66,6 +66,10 @@ FINGERPRINT_FIELDS = (
 )
 
 
+#: ``json.dumps(..., sort_keys=True, separators=(",", ":"))``'s encoder, built once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def purchase_fingerprint(
     tenant_id: UUID, product: Product, quantity: int, unit_price: Money, activation: str
 ) -> str:
@@ -86,7 +90,7 @@ def purchase_fingerprint(
         "unit_price": {"amount": str(unit_price.amount), "currency": unit_price.currency},
         "activation": activation,
     }
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    canonical = _CANONICAL.encode(request)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

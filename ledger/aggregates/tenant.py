@@ -12,6 +12,7 @@ registrations were per partner (one ``Added`` event) read on unchanged.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 from uuid import UUID
 
@@ -77,6 +78,7 @@ class Tenant(BaseAggregate[UUID]):
             }
 
     @staticmethod
+    @lru_cache(maxsize=8192)  # asked on every command; str() of a UUID is not free
     def id_for(tenant_id: UUID) -> UUID:
         return derived_id("tenant", str(tenant_id))
 

@@ -10,7 +10,7 @@ breaks (R13: the second cancel gets ``AlreadyCancelled``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -114,8 +114,14 @@ class UnitOfWork:
                 continue
         return attempt()
 
-    @contextlib.contextmanager
-    def command(self, name: str, actor: Actor, **context: Any) -> Iterator[dict[str, Any]]:
-        """Log one ``ledger.command`` line with the outcome; the body may add context."""
-        with logs.logged(self.log, "ledger.command", actor, command=name, **context) as bound:
-            yield bound
+    def command(
+        self, name: str, actor: Actor, **context: Any
+    ) -> contextlib.AbstractContextManager[dict[str, Any]]:
+        """Log one ``ledger.command`` line with the outcome; the body may add context.
+
+        When the line would be dropped anyway (structlog unconfigured) there is nothing
+        to wrap: the body gets a plain dict to add its context to.
+        """
+        if not logs.enabled(self.log, "info"):
+            return contextlib.nullcontext(context)
+        return logs.logged(self.log, "ledger.command", actor, command=name, **context)
