@@ -36,23 +36,15 @@ from common import (
     postgres_es_env,
     sqlite_es_env,
 )
+from datasets import OFFICE
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
+from ledger import Actor, Customer, Ledger, Money, Role
 from ledger.errors import LedgerError
 
 AGENT = Actor(user="ann@fabrikam", roles=frozenset({Role.ADMIN_AGENT}), partner_id="fabrikam")
 TENANT = UUID("6b1f3c2a-0d4e-4b8a-9c1e-2f3a4b5c6d7e")
-OFFICE = Product(
-    product_id="DG7GMGF0D7FV",
-    sku_id="0002",
-    title="Office LTSC Professional Plus 2024",
-    kind=ProductKind.PERPETUAL,
-    versions=("2024",),
-    languages=("en-US", "nl-NL"),
-    bitness=(32, 64),
-)
 PRICE = Money("249.00", "EUR")
 #: Fixed, so that every run seals with the same key (the numbers do not depend on it).
 SECRET_KEY = bytes(range(32))
