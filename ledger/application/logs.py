@@ -24,7 +24,7 @@ from ledger.errors import LedgerError
 from ledger.logging import LibraryLogger
 from ledger.values import Actor
 
-__all__ = ["actor_fields", "emit", "enabled", "logged", "own_fields"]
+__all__ = ["actor_fields", "dropped", "emit", "logged", "own_fields"]
 
 
 def _callers_fields(logger: Any) -> Mapping[str, Any]:
@@ -44,26 +44,27 @@ def own_fields(logger: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def enabled(logger: Any, level: str) -> bool:
-    """False when the line would be dropped anyway (the default logger, structlog unconfigured)."""
-    return not isinstance(logger, LibraryLogger) or logger.enabled(level)
+def dropped(logger: Any, level: str) -> bool:
+    """True when a line at ``level`` would be dropped anyway: then there is nothing to build.
 
-
-def _dropped(method: Any) -> bool:
-    """A structlog filtering logger's method for a level it drops (it does nothing).
-
-    Then there is no line to build: the caller's fields and the actor's are not
-    gathered, which was most of a query's logging cost with info lines filtered out.
+    The default logger drops info and debug while structlog is unconfigured; a
+    structlog filtering logger's method for a level below its own does nothing
+    (``_nop``). Gathering the caller's and the actor's fields was most of a
+    query's logging cost with info lines filtered out.
     """
+    if isinstance(logger, LibraryLogger):
+        return not logger.enabled(level)
+    method = getattr(logger, level)
     return getattr(method, "__name__", None) == "_nop" and callable(method)
 
 
 def emit(logger: Any, level: str, event: str, **fields: Any) -> None:
-    if not enabled(logger, level):
-        return
-    method = getattr(logger, level)
-    if not _dropped(method):
-        method(event, **own_fields(logger, fields))
+    if not dropped(logger, level):
+        _write(logger, level, event, fields)
+
+
+def _write(logger: Any, level: str, event: str, fields: dict[str, Any]) -> None:
+    getattr(logger, level)(event, **own_fields(logger, fields))
 
 
 def actor_fields(actor: Actor | str | None) -> dict[str, Any]:
@@ -93,23 +94,22 @@ def logged(
     The body may add fields to the dict it is given (an order id, a row count).
     """
     bound = dict(context)
-    if not enabled(logger, "info"):
+    if dropped(logger, "info"):
         yield bound
         return
     try:
         yield bound
     except LedgerError as error:
-        if _dropped(logger.info):
-            raise
-        emit(
+        _write(
             logger,
             "info",
             event,
-            **bound,
-            **actor_fields(actor),
-            outcome=type(error).__name__,
-            error=_one_line(str(error)),
+            dict(
+                **bound,
+                **actor_fields(actor),
+                outcome=type(error).__name__,
+                error=_one_line(str(error)),
+            ),
         )
         raise
-    if not _dropped(logger.info):
-        emit(logger, "info", event, **bound, **actor_fields(actor), outcome="ok")
+    _write(logger, "info", event, dict(**bound, **actor_fields(actor), outcome="ok"))

@@ -119,9 +119,9 @@ class UnitOfWork:
     ) -> contextlib.AbstractContextManager[dict[str, Any]]:
         """Log one ``ledger.command`` line with the outcome; the body may add context.
 
-        When the line would be dropped anyway (structlog unconfigured) there is nothing
+        When the line would be dropped anyway (`logs.dropped`) there is nothing
         to wrap: the body gets a plain dict to add its context to.
         """
-        if not logs.enabled(self.log, "info"):
+        if logs.dropped(self.log, "info"):
             return contextlib.nullcontext(context)
         return logs.logged(self.log, "ledger.command", actor, command=name, **context)
