@@ -167,14 +167,12 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
+        if cls is not Money or type(currency) is not str:
+            return cls(0, currency)
         # Money is immutable, so one zero per currency serves every caller.
-        if cls is Money and type(currency) is str:
-            kept = _ZEROS.get(currency)
-            if kept is not None:
-                return kept
-        zero = cls(0, currency)  # InvalidInput for anything that is not a currency
-        if cls is Money and type(currency) is str:
-            _ZEROS[currency] = zero
+        zero = _ZEROS.get(currency)
+        if zero is None:
+            zero = _ZEROS[currency] = cls(0, currency)  # InvalidInput for a non-currency
         return zero
 
     def prorate(self, numerator: int, denominator: int) -> Money:
