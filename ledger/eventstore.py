@@ -10,7 +10,7 @@ under it are.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -58,6 +58,24 @@ _UPSERT_KEY = (
 )
 
 
+def _write_keys(cursor: Any, table: str, placeholder: str, kwargs: Mapping[str, Any]) -> None:
+    """The ``wrapped_keys=`` rows of a save, in its insert transaction."""
+    keys: Sequence[WrappedKeyRow] = kwargs.get("wrapped_keys", ())
+    if keys:
+        cursor.executemany(_UPSERT_KEY.format(table=table, p=placeholder), list(keys))
+
+
+def _events_after(
+    after: Mapping[UUID, int], placeholder: str, id_param: Callable[[UUID], Any]
+) -> tuple[str, list[Any]]:
+    """The WHERE clause and parameters: each aggregate's events after its version."""
+    one = f"(originator_id = {placeholder} AND originator_version > {placeholder})"
+    params: list[Any] = []
+    for originator_id, version in after.items():
+        params += (id_param(originator_id), version)
+    return " OR ".join([one] * len(after)), params
+
+
 _SQLITE_ERRORS: tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...] = (
     (sqlite3.InterfaceError, InterfaceError),
     (sqlite3.DataError, DataError),
@@ -83,10 +101,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         """The events of several aggregates, each after a version, in one query."""
         if not after:
             return {}
-        where = " OR ".join(["(originator_id=? AND originator_version>?)"] * len(after))
-        params: list[Any] = []
-        for originator_id, version in after.items():
-            params += (originator_id.hex, version)
+        where, params = _events_after(after, "?", lambda originator_id: originator_id.hex)
         statement = (
             "SELECT originator_id, originator_version, topic, state"
             f" FROM {self.events_table_name} WHERE {where}"
@@ -111,9 +126,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        keys: Sequence[WrappedKeyRow] = kwargs.get("wrapped_keys", ())
-        if keys:
-            c.executemany(_UPSERT_KEY.format(table="ledger_wrapped_keys", p="?"), list(keys))
+        _write_keys(c, "ledger_wrapped_keys", "?", kwargs)
         return super()._insert_events(c, stored_events, **kwargs)
 
 
@@ -123,10 +136,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         """The events of several aggregates, each after a version, in one query."""
         if not after:
             return {}
-        where = " OR ".join(["(originator_id = %s AND originator_version > %s)"] * len(after))
-        params: list[Any] = []
-        for originator_id, version in after.items():
-            params += (originator_id, version)
+        where, params = _events_after(after, "%s", lambda originator_id: originator_id)
         statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
             f" WHERE {where} ORDER BY originator_id, originator_version"
@@ -192,10 +202,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         # Runs inside the pipelined insert transaction, before the table lock.
-        keys: Sequence[WrappedKeyRow] = kwargs.get("wrapped_keys", ())
-        if keys:
-            table = f'"{self.datastore.schema or "public"}".ledger_wrapped_keys'
-            curs.executemany(_UPSERT_KEY.format(table=table, p="%s"), list(keys))
+        table = f'"{self.datastore.schema or "public"}".ledger_wrapped_keys'
+        _write_keys(curs, table, "%s", kwargs)
         super()._insert_events(curs, stored_events, **kwargs)
 
 
