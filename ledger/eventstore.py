@@ -1,4 +1,7 @@
-"""The eventsourcing Application that stores the ledger's aggregates.
+"""`EventStoreApplication`: the eventsourcing ``Application`` that stores the ledger's events.
+
+It is the only eventsourcing ``Application`` here: the public facade,
+`ledger.application.Ledger`, is not one; it runs its commands on this.
 
 Its recorders are eventsourcing's own, with one addition: a purchase's wrapped
 data key (R14, `ledger.keys`) is written by the same transaction as the
@@ -40,7 +43,7 @@ from psycopg.sql import SQL, Identifier
 from ledger.aggregates.base import LedgerEvent
 from ledger.mapper import CompactJSONTranscoder, PydanticMapper
 
-__all__ = ["CACHE_SIZE", "EventStore", "WrappedKeyRow"]
+__all__ = ["CACHE_SIZE", "EventStoreApplication", "WrappedKeyRow"]
 
 #: (name, key_id, wrapped): one row of ``ledger_wrapped_keys``.
 WrappedKeyRow = tuple[str, str, str]
@@ -213,7 +216,7 @@ _RECORDERS = {
 }
 
 
-class EventStore(Application[UUID]):
+class EventStoreApplication(Application[UUID]):
     # Pinned: the name prefixes PostgreSQL tables (ledger_events) and tracking records.
     name = "Ledger"
 

@@ -265,7 +265,7 @@ class KeyVault:
         """Seal a new licence key under a new data key that the caller stores with the events.
 
         The caller writes `SealedKey.row` in the same transaction as the events that
-        hold `SealedKey.ciphertext` (``EventStore.save(..., wrapped_keys=[row])``), then
+        hold `SealedKey.ciphertext` (``EventStoreApplication.save(..., wrapped_keys=[row])``), then
         calls `remember` once that transaction committed: a data key whose events
         never committed is never used to open a key.
         """

@@ -6,14 +6,14 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypedDict
 from uuid import UUID
 
 from ledger import _validate
 from ledger._json import JSONReady
+from ledger.countries import validate_market
 from ledger.errors import InvalidInput
 from ledger.money import Money
-from ledger.policies.countries import validate_market
 
 __all__ = [
     "AccessAction",
@@ -196,6 +196,19 @@ class SoftwareItem(JSONReady):
     sku_id: str
     kind: ProductKind
     credited: Money
+
+
+class ActivityFilter(TypedDict, total=False):
+    """R5: which activity-log entries, beside the time range: the live log
+    (``Ledger.activity_log``) and history (``led.audit.as_of(...).activity_log``) take
+    these keywords, each optional. ``limit`` (1..10000) and ``after`` (the ``position``
+    of the previous page's last entry) page through it."""
+
+    tenant_id: UUID | None
+    order_id: UUID | None
+    user: str | None
+    limit: int | None
+    after: int | None
 
 
 @dataclass(frozen=True, slots=True)

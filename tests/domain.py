@@ -3,7 +3,7 @@
 ::
 
     given = bought(ProductKind.PERPETUAL)                 # Order.Purchased, Licence.Issued
-    outcome = given.when(lambda g: g.order.cancel(g.licence, DEFAULT, "ann", T0 + WINDOW))
+    outcome = given.when(lambda g: cancel_order(g.order, g.licence, DEFAULT, "ann", T0 + WINDOW))
     outcome.then_raises(CancellationWindowClosed)          # ... and nothing recorded
 
 *Given* is a history made by the domain itself (so it holds the events the
@@ -23,6 +23,8 @@ from uuid import UUID, uuid4
 from ledger import CancellationPolicy, Customer, Money, ProductKind
 from ledger.aggregates import Licence, Order, Refund
 from ledger.aggregates.base import LedgerEvent
+from ledger.aggregates.decisions import place_order
+from ledger.aggregates.order import OrderRequest
 from ledger.errors import LedgerError
 from tests.support import product
 
@@ -71,9 +73,7 @@ class Given:
             order=self.order,
             amount=amount,
             reason="unused",
-            contact_name="Pat",
-            contact_email="pat@p1.example",
-            contact_phone="+31 20 555 0100",
+            contact=("Pat", "pat@p1.example", "+31 20 555 0100"),
             attachments=(),
             user="ann",
             now=now,
@@ -120,22 +120,19 @@ def bought(
 ) -> Given:
     """Given: an order bought at ``at`` (3 × 10.00 EUR by default) with its licence."""
     item = product(kind, term_days)
-    order = Order.purchase(
+    tenant = tenant_id or uuid4()
+    request = OrderRequest(tenant, item, quantity, unit_price or Money("10.00", "EUR"))
+    order, licence = place_order(
         order_id=uuid4(),
+        request=request,
         partner_id="P1",
         customer=Customer(
-            tenant_id=tenant_id or uuid4(), domain="contoso.example", name="Contoso", market=market
+            tenant_id=tenant, domain="contoso.example", name="Contoso", market=market
         ),
-        product=item,
-        quantity=quantity,
-        unit_price=unit_price or Money("10.00", "EUR"),
-        activation="MAK",
         policy=policy,
-        idempotency_key=None,
-        request_fingerprint="f",
+        key_ciphertext="sealed",
         user="ann",
         now=at,
     )
-    licence = Licence.issue(order, item, key_ciphertext="sealed", user="ann", now=at)
     history = [*order.collect_events(), *licence.collect_events()]
     return Given(order, licence, history=history)

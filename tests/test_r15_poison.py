@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
+from ledger.countries import all_markets
 from ledger.errors import LedgerError
 from ledger.money import MAX_AMOUNT, minor_unit_exponents
-from ledger.policies.countries import all_markets
 from tests.support import QUIET, ManualClock, support
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 
 from ledger import CancellationPolicy, Money, ProductKind
+from ledger.countries import validate_market
 from ledger.errors import (
     InvalidInput,
     MarketUnavailable,
 )
 from ledger.policies.cancellation import credit_for_cancellation, days_left, days_used
-from ledger.policies.countries import validate_market
 from ledger.policies.markets import (
     AZURE_RESERVATION_UNAVAILABLE,
     check_can_sell,

@@ -22,9 +22,6 @@ from ledger.aggregates.base import LedgerEvent, derived_id
 from ledger.errors import InvalidInput, KeyRevoked
 from ledger.values import AccessAction, Product
 
-if TYPE_CHECKING:
-    from ledger.aggregates.order import Order
-
 __all__ = ["LINK_LIFETIME", "AccessEvent", "Licence", "LinkEvent"]
 
 Access = TypeVar("Access", bound="AccessEvent")
@@ -139,28 +136,31 @@ class Licence(BaseAggregate[UUID]):
     @classmethod
     def issue(
         cls,
-        order: Order,
-        product: Product,
         *,
+        order_id: UUID,
+        partner_id: str,
+        tenant_id: UUID,
+        product: Product,
+        activation: str,
         key_ciphertext: str,
         user: str,
         now: datetime,
         sealed_under: SealedUnder = "data_key",
     ) -> Licence:
-        """R3: the MAK licence and download rights that come with ``order``.
+        """R3: the licence and download rights that come with an order.
 
         ``key_ciphertext`` is the key sealed under the order's data key (R14).
         """
         return cls._create(
             cls.Issued,
-            id=cls.id_for(order.id),
+            id=cls.id_for(order_id),
             timestamp=now,
             user=user,
-            order_id=order.id,
-            partner_id=order.partner_id,
-            tenant_id=order.tenant_id,
+            order_id=order_id,
+            partner_id=partner_id,
+            tenant_id=tenant_id,
             title=product.title,
-            activation="MAK",
+            activation=activation,
             key_ciphertext=key_ciphertext,
             sealed_under=sealed_under,
             versions=product.versions,

@@ -3,17 +3,19 @@
 The order decides every rule about itself: at purchase, KMS (R3), the
 market (R1), the tax flag (R2) and the cancellation deadline (R6, from the
 policy); later, its cancellation status (R9) and the cancellation itself
-(R6–R8), which revokes the licence in the same decision (R7). Public
-methods decide and raise; the nested events' ``apply`` only assigns, so
-replaying history can never fail on a rule.
+(R6–R8). What also changes the licence or a refund is decided in
+`ledger.aggregates.decisions`. Public methods decide and raise; the nested
+events' ``apply`` only assigns, so replaying history can never fail on a rule.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -25,11 +27,11 @@ from ledger.errors import (
     CancellationWindowClosed,
     ConfigurationError,
     IdempotencyConflict,
-    KmsNotAllowed,
     NotCancellable,
 )
 from ledger.money import Money, stored_money
 from ledger.policies.cancellation import CancellationPolicy, days_left
+from ledger.policies.kms import require_issued_activation
 from ledger.policies.markets import check_can_sell, is_tax_inclusive
 from ledger.values import (
     Cancellation,
@@ -41,14 +43,17 @@ from ledger.values import (
     ProductKind,
 )
 
-if TYPE_CHECKING:
-    from ledger.aggregates.licence import Licence
-
-__all__ = ["FINGERPRINT_FIELDS", "Order", "invoice_month", "purchase_fingerprint"]
+__all__ = [
+    "FINGERPRINT_FIELDS",
+    "Order",
+    "OrderRequest",
+    "invoice_month",
+    "purchase_fingerprint",
+]
 
 #: R12: what "the same parameters" means for a repeated idempotency key, field by
-#: field. Fixed: the hash of these fields is stored with every keyed order, so a
-#: field added to `Product` later does not change the meaning of old keys.
+#: field of `OrderRequest`. Fixed: the hash of these fields is stored with every keyed
+#: order, so a field added to `Product` later does not change the meaning of old keys.
 FINGERPRINT_FIELDS = (
     "tenant_id",
     "product.product_id",
@@ -70,28 +75,52 @@ FINGERPRINT_FIELDS = (
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class OrderRequest:
+    """What a partner asks to buy (R3): the parameters an idempotency key stands for (R12)."""
+
+    tenant_id: UUID
+    product: Product
+    quantity: int
+    unit_price: Money
+    activation: str = "MAK"
+    idempotency_key: str | None = None
+
+    @property
+    def total(self) -> Money:
+        return self.unit_price * self.quantity
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 over `FINGERPRINT_FIELDS` as canonical JSON (sorted keys, no spaces)."""
+        request: dict[str, Any] = {}
+        for path in FINGERPRINT_FIELDS:
+            *parents, name = path.split(".")
+            value: Any = self
+            into = request
+            for parent in parents:
+                value = getattr(value, parent)
+                into = into.setdefault(parent, {})
+            into[name] = _canonical(getattr(value, name))
+        return hashlib.sha256(_CANONICAL.encode(request).encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """A field's value as the fingerprint's JSON holds it."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 def purchase_fingerprint(
     tenant_id: UUID, product: Product, quantity: int, unit_price: Money, activation: str
 ) -> str:
-    """SHA-256 over `FINGERPRINT_FIELDS` as canonical JSON (sorted keys, no spaces)."""
-    request = {
-        "tenant_id": str(tenant_id),
-        "product": {
-            "product_id": product.product_id,
-            "sku_id": product.sku_id,
-            "title": product.title,
-            "kind": product.kind.value,
-            "term_days": product.term_days,
-            "versions": list(product.versions),
-            "languages": list(product.languages),
-            "bitness": list(product.bitness),
-        },
-        "quantity": quantity,
-        "unit_price": {"amount": str(unit_price.amount), "currency": unit_price.currency},
-        "activation": activation,
-    }
-    canonical = _CANONICAL.encode(request)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """`OrderRequest.fingerprint` of these parameters."""
+    return OrderRequest(tenant_id, product, quantity, unit_price, activation).fingerprint
 
 
 def invoice_month(at: datetime) -> str:
@@ -207,21 +236,16 @@ class Order(BaseAggregate[UUID]):
         cls,
         *,
         order_id: UUID,
+        request: OrderRequest,
         partner_id: str,
         customer: Customer,
-        product: Product,
-        quantity: int,
-        unit_price: Money,
-        activation: str,
         policy: CancellationPolicy,
-        idempotency_key: str | None,
-        request_fingerprint: str,
         user: str,
         now: datetime,
     ) -> Order:
         """R1–R3, R6: refuse KMS and blocked markets; fix tax flag, total and deadline."""
-        if activation != "MAK":
-            raise KmsNotAllowed("activation is MAK only; KMS keys are not issued")
+        product, unit_price = request.product, request.unit_price
+        require_issued_activation(request.activation)
         check_can_sell(product.kind, customer.market)
         return cls._create(
             cls.Purchased,
@@ -236,14 +260,14 @@ class Order(BaseAggregate[UUID]):
             title=product.title,
             kind=product.kind,
             term_days=product.term_days,
-            quantity=quantity,
+            quantity=request.quantity,
             currency=unit_price.currency,
             unit_price=unit_price.amount,
-            total=(unit_price * quantity).amount,
+            total=request.total.amount,
             tax_inclusive=is_tax_inclusive(customer.market),
             cancellable_until=policy.deadline(product.kind, now),
-            idempotency_key=idempotency_key,
-            request_fingerprint=request_fingerprint,
+            idempotency_key=request.idempotency_key,
+            request_fingerprint=request.fingerprint,
         )
 
     def confirm_replay(self, request_fingerprint: str, idempotency_key: str) -> None:
@@ -262,6 +286,8 @@ class Order(BaseAggregate[UUID]):
 
     @property
     def is_fully_refunded(self) -> bool:
+        """Refunds credited the whole total: the order's life ends as ``refunded`` (its
+        licence revoked for that reason, which is how the software list learns it)."""
         return not self.is_cancelled and self.refundable == Money.zero(self.total.currency)
 
     def cancellation_status(self, now: datetime) -> CancellationStatus:
@@ -292,10 +318,9 @@ class Order(BaseAggregate[UUID]):
             refund_request_possible=reason == "window_closed",
         )
 
-    def cancel(
-        self, licence: Licence, policy: CancellationPolicy, user: str, now: datetime
-    ) -> Cancellation:
-        """R6–R8: refuse, or cancel, credit the policy's amount and revoke the licence."""
+    def cancel(self, policy: CancellationPolicy, user: str, now: datetime) -> Cancellation:
+        """R6–R8: refuse, or cancel and credit the policy's amount (the licence is revoked by
+        `ledger.aggregates.decisions.cancel_order`, which decides for both)."""
         status = self.cancellation_status(now)
         if status.reason == "cancelled":
             raise AlreadyCancelled(f"order {self.id} was cancelled at {self.cancelled_at}")
@@ -315,7 +340,6 @@ class Order(BaseAggregate[UUID]):
             )
         self.trigger_event(self.Cancelled, timestamp=now, user=user)
         self.issue_credit(credit, reason="cancellation", refund_id=None, user=user, now=now)
-        licence.revoke("cancelled", user, now)
         return Cancellation(
             order_id=self.id, credit=credit, cancelled_at=now, invoice_month=invoice_month(now)
         )

@@ -4,8 +4,8 @@ The refund owns its ceilings: a request is in the order's currency and
 never above the order's total or what is left to refund, and only for an
 order whose window has closed; an approval is never above what was
 requested or what is left. Approving credits the order, and a refund that
-brings the credits to the whole total revokes the licence in the same
-decision.
+brings the credits to the whole total revokes the licence: that decision
+spans three aggregates and lives in `ledger.aggregates.decisions`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from ledger.money import Money, stored_money
 from ledger.values import RefundStatus
 
 if TYPE_CHECKING:
-    from ledger.aggregates.licence import Licence
     from ledger.aggregates.order import Order
 
 __all__ = ["Refund"]
@@ -112,14 +111,16 @@ class Refund(BaseAggregate[UUID]):
         order: Order,
         amount: Money,
         reason: str,
-        contact_name: str,
-        contact_email: str,
-        contact_phone: str,
+        contact: tuple[str, str, str],
         attachments: tuple[str, ...],
         user: str,
         now: datetime,
     ) -> Refund:
-        """R10: a request for ``amount`` of an order whose cancellation window has closed."""
+        """R10: a request for ``amount`` of an order whose cancellation window has closed.
+
+        ``contact``: the name, email address and phone number of whom support answers.
+        """
+        contact_name, contact_email, contact_phone = contact
         _require_within(amount, order.total, "the order total")
         status = order.cancellation_status(now)
         if not status.refund_request_possible:
@@ -148,13 +149,12 @@ class Refund(BaseAggregate[UUID]):
         if self.status != "pending":
             raise RefundAlreadyResolved(f"refund {self.id} was {self.status} before")
 
-    def approve(
-        self, order: Order, licence: Licence, amount: Money | None, user: str, now: datetime
-    ) -> Money:
-        """Credit ``amount`` (None: as requested); a whole refund revokes the licence."""
+    def approve(self, left: Money, amount: Money | None, user: str, now: datetime) -> Money:
+        """Approve ``amount`` (None: as requested), never above the request or ``left``
+        (what the order has left to refund); the credit is `decisions.approve_refund`'s."""
         approved = self.amount if amount is None else amount
         _require_within(approved, self.amount, "the requested amount")
-        _require_within(approved, order.refundable, "what is left to refund")
+        _require_within(approved, left, "what is left to refund")
         self._ensure_pending()
         self.trigger_event(
             self.Approved,
@@ -163,9 +163,6 @@ class Refund(BaseAggregate[UUID]):
             amount=approved.amount,
             currency=approved.currency,
         )
-        order.issue_credit(approved, reason="refund", refund_id=self.id, user=user, now=now)
-        if order.refundable == Money.zero(order.total.currency):
-            licence.revoke("refunded", user, now)
         return approved
 
     def decline(self, user: str, now: datetime) -> None:

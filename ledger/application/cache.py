@@ -27,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
 
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 
 __all__ = ["AggregateCache"]
 
@@ -41,7 +41,7 @@ def _copy(aggregate: Any) -> Any:
 
 
 class AggregateCache:
-    def __init__(self, events: EventStore, size: int) -> None:
+    def __init__(self, events: EventStoreApplication, size: int) -> None:
         self._events = events
         self._size = size
         self._kept: OrderedDict[UUID, Any] = OrderedDict()

@@ -12,10 +12,17 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from ledger.aggregates import Licence, Order, Tenant
-from ledger.application import logs
+from ledger import logs
+from ledger.aggregates import Licence, Order, Refund, Tenant
+from ledger.application.commands import Sight
 from ledger.application.unit_of_work import UnitOfWork
-from ledger.errors import CustomerNotFound, OrderNotFound, ProjectionError, ViewsBehind
+from ledger.errors import (
+    CustomerNotFound,
+    OrderNotFound,
+    ProjectionError,
+    RefundNotFound,
+    ViewsBehind,
+)
 from ledger.keys import KeyVault
 from ledger.policies import access
 from ledger.policies.cancellation import CancellationPolicy
@@ -24,7 +31,7 @@ from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
 from ledger.values import Actor, ViewsMode
 
-__all__ = ["LedgerCore"]
+__all__ = ["LICENCE", "ORDER", "ORDER_AND_LICENCE", "REFUND", "TENANT", "LedgerCore"]
 
 #: Follower mode: how often a query looks again for its own write in the views.
 _FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.02
@@ -144,10 +151,11 @@ class LedgerCore:
         assert licence is not None, "every order is saved together with its licence"
         return order, licence
 
-    def _licence_of(self, order: Order) -> Licence:
-        licence = self._uow.get(Licence.id_for(order.id), Licence)
-        assert licence is not None, "every order is saved together with its licence"
-        return licence
+    def _visible_refund(self, actor: Actor, refund_id: UUID) -> Refund:
+        refund = self._uow.get(refund_id, Refund)
+        if refund is None or not access.can_see(actor, refund.partner_id, refund.tenant_id):
+            raise RefundNotFound(f"refund request {refund_id} not found")
+        return refund
 
     def _visible_tenant(self, actor: Actor, tenant_id: UUID) -> Tenant:
         """The tenant, if the actor's partner registered it (or it is the actor's own).
@@ -164,3 +172,11 @@ class LedgerCore:
         if tenant is None or not access.can_see_tenant(actor, tenant.registrations, tenant_id):
             raise CustomerNotFound(f"customer {tenant_id} not found")
         return tenant
+
+
+#: What commands act on, as the actor may see it (`ledger.application.commands.Sight`).
+ORDER = Sight("order_id", LedgerCore._visible_order)
+LICENCE = Sight("order_id", LedgerCore._visible_licence)
+ORDER_AND_LICENCE = Sight("order_id", LedgerCore._visible_order_and_licence)
+REFUND = Sight("refund_id", LedgerCore._visible_refund)
+TENANT = Sight("tenant_id", LedgerCore._visible_tenant)

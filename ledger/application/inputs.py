@@ -8,26 +8,34 @@ validate the plain arguments that have no value type of their own.
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from uuid import UUID
 
 from ledger import _validate
 from ledger.errors import InvalidInput
 from ledger.money import MAX_AMOUNT, Money
-from ledger.values import Actor
+from ledger.policies.kms import ACTIVATIONS
+from ledger.values import Actor, Product
 
 __all__ = [
-    "ACTIVATIONS",
     "MAX_QUANTITY",
+    "activation",
     "actor",
-    "contact",
+    "boolean",
+    "email",
     "instance",
+    "optional_positive_money",
+    "optional_uuid",
     "order_total",
+    "phone",
     "positive_money",
+    "product",
+    "quantity",
+    "texts",
 ]
 
 MAX_QUANTITY = 100_000
-#: "KMS" is a known activation the rules refuse (R3); anything else is not an activation.
-ACTIVATIONS = ("MAK", "KMS")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,31}$")
 
@@ -51,8 +59,22 @@ def positive_money(field: str, value: object) -> Money:
     return money
 
 
-def order_total(unit_price: Money, quantity: int) -> Money:
+def product(field: str, value: object) -> Product:
+    return instance(field, value, Product)
+
+
+def quantity(field: str, value: object) -> int:
+    return _validate.integer(field, value, minimum=1, maximum=MAX_QUANTITY)
+
+
+def optional_uuid(field: str, value: object) -> UUID | None:
+    return None if value is None else _validate.uuid(field, value)
+
+
+def order_total(arguments: Mapping[str, Any]) -> Money:
     """R15: ``unit_price × quantity`` may not exceed the largest amount, as no Money may."""
+    unit_price: Money = arguments["unit_price"]
+    quantity: int = arguments["quantity"]
     total = unit_price * quantity
     if total.amount > MAX_AMOUNT:
         raise InvalidInput(
@@ -62,17 +84,36 @@ def order_total(unit_price: Money, quantity: int) -> Money:
     return total
 
 
-def activation(value: object) -> str:
-    text = _validate.text("activation", value)
+def activation(field: str, value: object) -> str:
+    text = _validate.text(field, value)
     if text not in ACTIVATIONS:
-        raise InvalidInput("activation", f"{_validate.shown(text)} is not an activation type (MAK)")
+        raise InvalidInput(field, f"{_validate.shown(text)} is not an activation type (MAK)")
     return text
 
 
-def contact(email: object, phone: object) -> tuple[str, str]:
-    """R10: ``local@domain``, and digits with an optional ``+``, spaces, dots, dashes, brackets."""
-    if not _EMAIL.match(_validate.text("contact_email", email)):
-        raise InvalidInput("contact_email", "must look like local@domain")
-    if not _PHONE.match(_validate.text("contact_phone", phone)):
-        raise InvalidInput("contact_phone", "must be a phone number")
-    return str(email), str(phone)
+def boolean(field: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(field, "must be True or False")
+    return value
+
+
+def optional_positive_money(field: str, value: object) -> Money | None:
+    return None if value is None else positive_money(field, value)
+
+
+def texts(field: str, value: object) -> tuple[str, ...]:
+    return _validate.tuple_of(field, value, str)
+
+
+def email(field: str, value: object) -> str:
+    """R10: ``local@domain``."""
+    if not _EMAIL.match(_validate.text(field, value)):
+        raise InvalidInput(field, "must look like local@domain")
+    return str(value)
+
+
+def phone(field: str, value: object) -> str:
+    """R10: digits with an optional ``+``, spaces, dots, dashes, brackets."""
+    if not _PHONE.match(_validate.text(field, value)):
+        raise InvalidInput(field, "must be a phone number")
+    return str(value)

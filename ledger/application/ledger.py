@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ledger.application import logs, wiring
+from ledger import logs
+from ledger.application import wiring
 from ledger.application.customers import CustomerCommands
 from ledger.application.licences import LicenceCommands
 from ledger.application.orders import OrderCommands

@@ -6,12 +6,11 @@ from urllib.parse import quote
 from uuid import UUID
 
 from ledger import _validate
-from ledger.aggregates.licence import LinkEvent
-from ledger.application import inputs
-from ledger.application.core import LedgerCore
-from ledger.faults import guarded
+from ledger.aggregates.licence import Licence, LinkEvent
+from ledger.application.commands import Call, Check, command
+from ledger.application.core import LICENCE, LedgerCore
 from ledger.policies import access
-from ledger.values import Actor, DownloadLink
+from ledger.values import DownloadLink
 
 __all__ = ["DOWNLOAD_BASE_URL", "LicenceCommands"]
 
@@ -20,62 +19,58 @@ DOWNLOAD_BASE_URL = "https://download.ledger.example"
 MAX_BITNESS = 1024
 
 
+_LINK_CHECKS: dict[str, Check] = {
+    "order_id": _validate.uuid,
+    "version": _validate.text,
+    "language": _validate.text,
+    "bitness": lambda field, value: _validate.integer(field, value, minimum=0, maximum=MAX_BITNESS),
+}
+
+
 class LicenceCommands(LedgerCore):
-    @guarded
-    def view_key(self, actor: Actor, order_id: UUID) -> str:
+    @command(
+        access.VIEW_KEY, sees=LICENCE, checks={"order_id": _validate.uuid}, logged=("order_id",)
+    )
+    def view_key(self, call: Call[Licence], order_id: UUID) -> str:
         """Return the licence key; the view is recorded before the key is handed out.
 
         The key is opened first, so a key that cannot be opened (its data key
         missing, the store opened without the key it is wrapped under) records
         nothing and raises `ConfigurationError`.
         """
-        actor = inputs.actor(actor)
-        order_id = _validate.uuid("order_id", order_id)
-        uow = self._uow
-        with uow.command("view_key", actor, order_id=str(order_id)):
-            licence = self._visible_licence(actor, order_id)
-            access.VIEW_KEY.require(actor)
-            record = licence.view_key(actor.user, uow.now())
-            key = self._vault.open(order_id, licence.key_ciphertext, licence.sealed_under)
-            uow.save(record)
-            return key
+        licence = call.seen
+        record = licence.view_key(call.user, call.now())
+        key = self._vault.open(order_id, licence.key_ciphertext, licence.sealed_under)
+        self._uow.save(record)
+        return key
 
-    @guarded
+    @command(access.DOWNLOAD, sees=LICENCE, checks=_LINK_CHECKS, logged=("order_id",))
     def download(
-        self, actor: Actor, order_id: UUID, version: str, language: str, bitness: int
+        self, call: Call[Licence], order_id: UUID, version: str, language: str, bitness: int
     ) -> DownloadLink:
         """A download link valid for 14 days; the download is recorded."""
-        return self._hand_out_link("download", actor, order_id, version, language, bitness)
+        return self._hand_out_link(call, False, version, language, bitness)
 
-    @guarded
+    @command(access.COPY_LINK, sees=LICENCE, checks=_LINK_CHECKS, logged=("order_id",))
     def copy_link(
-        self, actor: Actor, order_id: UUID, version: str, language: str, bitness: int
+        self, call: Call[Licence], order_id: UUID, version: str, language: str, bitness: int
     ) -> DownloadLink:
         """Like `download`, recorded as a copied link."""
-        return self._hand_out_link("copy_link", actor, order_id, version, language, bitness)
+        return self._hand_out_link(call, True, version, language, bitness)
 
     def _hand_out_link(
-        self, command: str, actor: Actor, order_id: UUID, version: str, language: str, bitness: int
+        self, call: Call[Licence], copied: bool, version: str, language: str, bitness: int
     ) -> DownloadLink:
-        actor = inputs.actor(actor)
-        order_id = _validate.uuid("order_id", order_id)
-        _validate.text("version", version)
-        _validate.text("language", language)
-        _validate.integer("bitness", bitness, minimum=0, maximum=MAX_BITNESS)
-        uow = self._uow
-        with uow.command(command, actor, order_id=str(order_id)):
-            licence = self._visible_licence(actor, order_id)
-            (access.COPY_LINK if command == "copy_link" else access.DOWNLOAD).require(actor)
-            record = licence.hand_out_link(
-                copied=command == "copy_link",
-                version=version,
-                language=language,
-                bitness=bitness,
-                user=actor.user,
-                now=uow.now(),
-            )
-            uow.save(record)
-            return DownloadLink(self._signed_url(record), record.link_expires_at)
+        record = call.seen.hand_out_link(
+            copied=copied,
+            version=version,
+            language=language,
+            bitness=bitness,
+            user=call.user,
+            now=call.now(),
+        )
+        self._uow.save(record)
+        return DownloadLink(self._signed_url(record), record.link_expires_at)
 
     def _signed_url(self, record: LinkEvent) -> str:
         expires = str(int(record.link_expires_at.timestamp()))

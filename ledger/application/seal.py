@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.aggregates import AuditSeal
 from ledger.errors import EventDecodingError
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.mapper import PydanticMapper
 from ledger.sealing import ChainWalker, Trust, split
 
@@ -29,7 +29,9 @@ __all__ = ["establish_trust"]
 _SCAN_BATCH = 1000
 
 
-def establish_trust(events: EventStore, key: bytes, now: Callable[[], datetime]) -> Trust:
+def establish_trust(
+    events: EventStoreApplication, key: bytes, now: Callable[[], datetime]
+) -> Trust:
     """Seal new events with ``key``; seal a pre-sealing history first if the store has one."""
     mapper = events.mapper
     assert isinstance(mapper, PydanticMapper)
@@ -50,7 +52,7 @@ def establish_trust(events: EventStore, key: bytes, now: Callable[[], datetime])
     return Trust(key, existing.legacy_through, existing.legacy_chain_head)
 
 
-def _recorded_seal(events: EventStore) -> AuditSeal | None:
+def _recorded_seal(events: EventStoreApplication) -> AuditSeal | None:
     try:
         seal: object = events.repository.get(AuditSeal.ID)
     except (AggregateNotFoundError, EventDecodingError):
@@ -59,7 +61,7 @@ def _recorded_seal(events: EventStore) -> AuditSeal | None:
     return seal if isinstance(seal, AuditSeal) else None
 
 
-def _written_before_sealing(events: EventStore) -> bool:
+def _written_before_sealing(events: EventStoreApplication) -> bool:
     """Is the newest event unsealed? (Then the store has not been opened by a sealing ledger.)"""
     head = events.recorder.max_notification_id() or 0
     if head == 0:
@@ -68,7 +70,7 @@ def _written_before_sealing(events: EventStore) -> bool:
     return bool(last) and split(bytes(last[0].state))[1] is None
 
 
-def _walk_unsealed(events: EventStore) -> tuple[int, str] | None:
+def _walk_unsealed(events: EventStoreApplication) -> tuple[int, str] | None:
     """(last position, chain hash) over a log of unsealed rows only; None if any row is sealed."""
     walker = ChainWalker(None)
     position = 0

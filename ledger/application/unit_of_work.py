@@ -17,11 +17,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger import _validate
-from ledger.application import logs
+from ledger import _validate, logs
 from ledger.application.cache import AggregateCache
 from ledger.errors import ClockError, InvalidInput
-from ledger.eventstore import CACHE_SIZE, EventStore
+from ledger.eventstore import CACHE_SIZE, EventStoreApplication
 from ledger.values import Actor
 
 __all__ = ["MAX_WRITE_ATTEMPTS", "Clock", "UnitOfWork", "read_clock"]
@@ -52,7 +51,7 @@ def read_clock(clock: Clock) -> datetime:
 
 
 class UnitOfWork:
-    def __init__(self, events: EventStore, clock: Clock, logger: Any) -> None:
+    def __init__(self, events: EventStoreApplication, clock: Clock, logger: Any) -> None:
         self.events = events
         self._cache = AggregateCache(events, CACHE_SIZE)
         self._clock = clock

@@ -20,12 +20,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import OperationalError
 
-from ledger import keyfiles
+from ledger import keyfiles, logs
 from ledger.aggregates import Licence
-from ledger.application import logs
 from ledger.audit.export import audit_key_from
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.keyring import DDL as KEYRING_DDL
 from ledger.keyring import KEY_TABLES, Keyring
 from ledger.keys import KEY_BYTES, KeyVault, decode_key
@@ -65,7 +64,7 @@ _FRESH_STORE_PAUSE = 0.05
 @dataclass(frozen=True)
 class Parts:
     store: Store
-    events: EventStore
+    events: EventStoreApplication
     views: LedgerViews
     vault: KeyVault
     keyring: Keyring
@@ -108,7 +107,7 @@ def connect(
     with schema_migration(store, SCHEMA_FINGERPRINT, SCHEMA_TABLES) as migration:
         # A current schema gets no DDL at all (see `schema_migration`).
         env = {**store.env, "CREATE_TABLE": "n"} if migration.current else store.env
-        events = _when_unlocked(store, lambda: EventStore(env=env))
+        events = _when_unlocked(store, lambda: EventStoreApplication(env=env))
         try:
             views = _when_unlocked(store, lambda: construct_views(events.factory, store.kind))
             datastore = events.factory.datastore  # type: ignore[attr-defined]
@@ -162,7 +161,7 @@ def _exists_with_data(store: Store) -> bool:
         return False
 
 
-def _local_key(store: Store, events: EventStore, keyring: Keyring, logger: Any) -> bytes:
+def _local_key(store: Store, events: EventStoreApplication, keyring: Keyring, logger: Any) -> bytes:
     """memory: a fresh key; PostgreSQL: the key file on this host, created for a new store."""
     if store.key_file is None:
         return os.urandom(KEY_BYTES)
@@ -185,7 +184,7 @@ def _local_key(store: Store, events: EventStore, keyring: Keyring, logger: Any) 
     return key
 
 
-def first_legacy_licence(events: EventStore) -> tuple[UUID, str] | None:
+def first_legacy_licence(events: EventStoreApplication) -> tuple[UUID, str] | None:
     """The first licence of the store, if it was sealed under the store key (before v2).
 
     Licences sealed under the store key all come before the first one sealed under

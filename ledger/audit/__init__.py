@@ -27,7 +27,6 @@ from typing import IO, Any
 from eventsourcing.persistence import Notification
 
 from ledger import _validate
-from ledger.application.logs import logged
 from ledger.audit.chain import AuditDigest, Verification, parse_digest, verify_rows
 from ledger.audit.export import (
     EVENT_COLUMNS,
@@ -40,9 +39,10 @@ from ledger.audit.export import (
 )
 from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_with_replay
 from ledger.errors import InvalidInput, ProjectionError
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.faults import guarded
 from ledger.logging import default_logger
+from ledger.logs import logged
 from ledger.money import stored_minor_units
 from ledger.projections import activity_log, monthly_credits, software_list
 from ledger.projections.replay import Progress, notifications
@@ -105,7 +105,7 @@ _LINK_PAGE = 5000
 class Audit:
     def __init__(
         self,
-        events: EventStore,
+        events: EventStoreApplication,
         views: LedgerViews,
         updater: ViewUpdater,
         prepare: Callable[[], None],

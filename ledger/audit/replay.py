@@ -12,18 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Unpack
 from uuid import UUID
 
 from ledger import _validate
+from ledger._signatures import with_keywords_spelled_out
 from ledger.aggregates.base import LedgerEvent
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
 from ledger.projections.replay import Progress, ScratchViews, replay
 from ledger.projections.sql import Row
 from ledger.projections.views import LedgerViews, ReadSnapshot
 from ledger.sealing import Trust
-from ledger.values import ActivityEntry, CreditStatement, RefundRequest, SoftwareItem
+from ledger.values import (
+    ActivityEntry,
+    ActivityFilter,
+    CreditStatement,
+    RefundRequest,
+    SoftwareItem,
+)
 
 __all__ = ["HistoricalViews", "RebuildReport", "as_of", "compare_with_replay"]
 
@@ -67,27 +74,17 @@ class HistoricalViews:
     def software(self, tenant_id: UUID) -> list[SoftwareItem]:
         return software_list.for_tenant(self._views.query, _validate.uuid("tenant_id", tenant_id))
 
+    @with_keywords_spelled_out
     def activity_log(
         self,
         partner_id: str,
         start: date | datetime,
         end: date | datetime,
-        *,
-        tenant_id: UUID | None = None,
-        order_id: UUID | None = None,
-        user: str | None = None,
-        limit: int | None = None,
-        after: int | None = None,
+        **filters: Unpack[ActivityFilter],
     ) -> list[ActivityEntry]:
+        """The partner's activity log as it stood (`ActivityFilter`: the live log's keywords)."""
         selection = activity_log.select(
-            start,
-            end,
-            partner_id=_validate.text("partner_id", partner_id),
-            tenant_id=tenant_id,
-            order_id=order_id,
-            user=user,
-            limit=limit,
-            after=after,
+            start, end, _validate.text("partner_id", partner_id), **filters
         )
         return activity_log.entries(self._views.query, selection)
 
@@ -113,7 +110,7 @@ class HistoricalViews:
 
 
 def as_of(
-    events: EventStore, trust: Trust, instant: datetime, progress: Progress | None = None
+    events: EventStoreApplication, trust: Trust, instant: datetime, progress: Progress | None = None
 ) -> HistoricalViews:
     """The views built from every event recorded at or before ``instant``."""
 
@@ -130,7 +127,7 @@ def as_of(
 
 
 def compare_with_replay(
-    events: EventStore,
+    events: EventStoreApplication,
     views: LedgerViews,
     trust: Trust,
     progress: Progress | None = None,

@@ -5,14 +5,15 @@ check, so an invisible order is `OrderNotFound` and a visible one the actor
 may not act on is `AccessDenied`. Every `AccessDenied` names who would have
 been allowed (R11), so a caller can tell a missing role from a bug.
 
-`PERMISSIONS` is the whole table: the facade checks each command against its
-entry, and docs/rules.md shows it as a role × action table made by
+Each facade command names its permission where it is declared
+(`ledger.application.commands`), which collects them by method in
+``PERMISSIONS``; docs/rules.md shows that as a role × action table made by
 `markdown_table` (a test keeps the two equal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -128,24 +129,6 @@ MONTHLY_CREDITS = Permission(
     partner_roles=frozenset({Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.ADMIN_AGENT}),
 )
 
-#: Every permission, by the `Ledger` method it guards, in the order the docs list them.
-PERMISSIONS: dict[str, Permission] = {
-    "add_customer": ADD_CUSTOMER,
-    "customers": LIST_CUSTOMERS,
-    "purchase": PURCHASE,
-    "view_key": VIEW_KEY,
-    "download": DOWNLOAD,
-    "copy_link": COPY_LINK,
-    "cancellation_status": CANCELLATION_STATUS,
-    "cancel": CANCEL,
-    "request_refund": REQUEST_REFUND,
-    "resolve_refund": RESOLVE_REFUND,
-    "refunds": LIST_REFUNDS,
-    "software": SOFTWARE,
-    "activity_log": ACTIVITY_LOG,
-    "monthly_credits": MONTHLY_CREDITS,
-}
-
 
 def can_see(actor: Actor, partner_id: str, tenant_id: UUID) -> bool:
     """R11: partners see their own customers' things, customers their own tenant's."""
@@ -180,11 +163,12 @@ TABLE_COLUMNS: tuple[tuple[str, Actor], ...] = (
 )
 
 
-def markdown_table() -> str:
-    """The role × action table of docs/rules.md, worked out by asking each permission."""
+def markdown_table(permissions: Mapping[str, Permission]) -> str:
+    """The role × action table of docs/rules.md, worked out by asking each permission
+    (``permissions``: `ledger.application.commands.PERMISSIONS`, by `Ledger` method)."""
     header = ["`Ledger` method", *(name for name, _ in TABLE_COLUMNS)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for method, permission in PERMISSIONS.items():
+    for method, permission in permissions.items():
         cells = ["✓" if permission.allows(actor) else "–" for _, actor in TABLE_COLUMNS]
         lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

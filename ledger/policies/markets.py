@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ledger.countries import validate_market
 from ledger.errors import MarketUnavailable
-from ledger.policies.countries import validate_market
 from ledger.values import ProductKind
 
 __all__ = [

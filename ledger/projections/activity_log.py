@@ -8,10 +8,11 @@ one index range scan whatever the size of the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import singledispatch
+from typing import Any, Unpack
 from uuid import UUID
 
 from ledger import _validate
@@ -20,7 +21,7 @@ from ledger.aggregates.licence import AccessEvent
 from ledger.errors import InvalidInput
 from ledger.projections import trusted
 from ledger.projections.sql import Query, Row, Statement, parse_timestamp, timestamp
-from ledger.values import ActivityEntry
+from ledger.values import ActivityEntry, ActivityFilter
 
 MAX_PAGE = 10_000
 
@@ -102,17 +103,15 @@ def _bound(field: str, value: object, *, end: bool) -> datetime:
 
 
 def select(
-    start: object,
-    end: object,
-    *,
-    partner_id: str | None = None,
-    tenant_id: object = None,
-    order_id: object = None,
-    user: object = None,
-    limit: object = None,
-    after: object = None,
+    start: object, end: object, partner_id: str | None = None, **filters: Unpack[ActivityFilter]
 ) -> Selection:
     """Validate an activity-log request (R5); a problem is an `InvalidInput` naming the field."""
+    unknown = set(filters) - set(ActivityFilter.__annotations__)
+    if unknown:
+        raise TypeError(f"activity_log() got unexpected keywords {', '.join(sorted(unknown))}")
+    tenant_id, order_id, user, limit, after = (
+        filters.get(name) for name in ("tenant_id", "order_id", "user", "limit", "after")
+    )
     first, last = _bound("start", start, end=False), _bound("end", end, end=True)
     if _bound("end", end, end=False) < first:  # an end day counts from its first instant
         raise InvalidInput("end", "is before start")
@@ -128,6 +127,11 @@ def select(
         else _validate.integer("limit", limit, minimum=1, maximum=MAX_PAGE),
         after=None if after is None else _validate.integer("after", after, minimum=0),
     )
+
+
+def check_request(arguments: Mapping[str, Any]) -> None:
+    """`select`'s checks of a request's range and filters, before anything is read."""
+    select(**arguments)
 
 
 _new_entry = trusted.builder(ActivityEntry)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.projections.replay import TABLE_DDL, Progress, Replayed, replay
 from ledger.projections.sql import TABLES, Dialect, Statement, execute_all
 from ledger.projections.views import LedgerViews
@@ -46,7 +46,10 @@ class _ShadowWriter:
 
 
 def rebuild_live_views(
-    events: EventStore, views: LedgerViews, trust: Trust, progress: Progress | None = None
+    events: EventStoreApplication,
+    views: LedgerViews,
+    trust: Trust,
+    progress: Progress | None = None,
 ) -> Replayed:
     """Replace the live views with views rebuilt from the whole history; returns where they stop."""
     shadow = views.dialect.shadow(SHADOW)

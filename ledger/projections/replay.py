@@ -23,7 +23,7 @@ from eventsourcing.persistence import Notification
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import EventDecodingError, ProjectionError
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.mapper import PydanticMapper
 from ledger.projections import audit_chain
 from ledger.projections.sql import Dialect, Params, Row, Statement, execute_all
@@ -119,7 +119,7 @@ def _discard(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def notifications(
-    events: EventStore, after: int = 0, stop: int | None = None, batch: int = READ_BATCH
+    events: EventStoreApplication, after: int = 0, stop: int | None = None, batch: int = READ_BATCH
 ) -> Iterator[Sequence[Notification]]:
     """The stored log after ``after`` (up to ``stop``), a batch at a time."""
     position = after
@@ -134,7 +134,7 @@ def notifications(
 
 
 def replay(
-    events: EventStore,
+    events: EventStoreApplication,
     trust: Trust,
     target: Target,
     *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import singledispatch
 from uuid import UUID
 
@@ -21,18 +21,73 @@ from ledger.projections.sql import (
 )
 from ledger.values import ProductKind, SoftwareItem
 
+Column = tuple[str, str, Callable[[Order.Purchased, int], object]]
+
+
+def _copied(name: str) -> Callable[[Order.Purchased, int], object]:
+    """The column holds the purchase's field of the same name as it is."""
+    return lambda event, position: getattr(event, name)
+
+
+#: The view's columns: name, SQL type, and what a purchase writes there. The DDL and the
+#: insert are made from this one list; `PURCHASE_FIELDS_NOT_SHOWN` names the rest of
+#: ``Order.Purchased`` (tests/test_event_schemas.py fails when a field is in neither).
+COLUMNS: tuple[Column, ...] = (
+    ("order_id", "TEXT PRIMARY KEY", lambda event, position: str(event.originator_id)),
+    ("partner_id", "TEXT NOT NULL", _copied("partner_id")),
+    ("tenant_id", "TEXT NOT NULL", lambda event, position: str(event.tenant_id)),
+    ("product_id", "TEXT NOT NULL", _copied("product_id")),
+    ("sku_id", "TEXT NOT NULL", _copied("sku_id")),
+    ("title", "TEXT NOT NULL", _copied("title")),
+    ("kind", "TEXT NOT NULL", lambda event, position: event.kind.value),
+    ("quantity", "BIGINT NOT NULL", _copied("quantity")),
+    ("currency", "TEXT NOT NULL", _copied("currency")),
+    (
+        "total_minor",
+        "BIGINT NOT NULL",
+        lambda event, position: stored_money(event.total, event.currency).minor_units,
+    ),
+    ("credited_minor", "BIGINT NOT NULL", lambda event, position: 0),
+    ("tax_inclusive", "SMALLINT NOT NULL", lambda event, position: int(event.tax_inclusive)),
+    ("status", "TEXT NOT NULL", lambda event, position: "active"),
+    ("key_available", "SMALLINT NOT NULL", lambda event, position: 1),
+    ("purchased_at", "TEXT NOT NULL", lambda event, position: timestamp(event.timestamp)),
+    (
+        "cancellable_until",
+        "TEXT",
+        lambda event, position: optional_timestamp(event.cancellable_until),
+    ),
+    ("position", "BIGINT NOT NULL", lambda event, position: position),
+)
+
+#: The fields of ``Order.Purchased`` the software list does not show (or shows as a column
+#: of another name: ``total`` as ``total_minor``, the timestamp as ``purchased_at``).
+PURCHASE_FIELDS_NOT_SHOWN = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "user",
+        "market",
+        "unit_price",
+        "total",
+        "idempotency_key",
+        "request_fingerprint",
+    }
+)
+
 DDL = (
     "CREATE TABLE IF NOT EXISTS {ledger_software} ("
-    " order_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, tenant_id TEXT NOT NULL,"
-    " product_id TEXT NOT NULL, sku_id TEXT NOT NULL, title TEXT NOT NULL, kind TEXT NOT NULL,"
-    " quantity BIGINT NOT NULL, currency TEXT NOT NULL, total_minor BIGINT NOT NULL,"
-    " credited_minor BIGINT NOT NULL, tax_inclusive SMALLINT NOT NULL, status TEXT NOT NULL,"
-    " key_available SMALLINT NOT NULL, purchased_at TEXT NOT NULL, cancellable_until TEXT,"
-    " position BIGINT NOT NULL)",
+    + " "
+    + ", ".join(f"{name} {sql_type}" for name, sql_type, _ in COLUMNS)
+    + ")",
     "CREATE INDEX IF NOT EXISTS ledger_software_by_tenant"
     " ON {ledger_software} (tenant_id, purchased_at, position)",
     "CREATE INDEX IF NOT EXISTS ledger_software_by_position ON {ledger_software} (position)",
 )
+
+_INSERT = "INSERT INTO {ledger_software} VALUES (" + ",".join("?" * len(COLUMNS)) + ")"
 
 
 @singledispatch
@@ -42,30 +97,7 @@ def handle(event: LedgerEvent, position: int) -> list[Statement]:
 
 @handle.register
 def _(event: Order.Purchased, position: int) -> list[Statement]:
-    return [
-        (
-            "INSERT INTO {ledger_software} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                str(event.originator_id),
-                event.partner_id,
-                str(event.tenant_id),
-                event.product_id,
-                event.sku_id,
-                event.title,
-                event.kind.value,
-                event.quantity,
-                event.currency,
-                stored_money(event.total, event.currency).minor_units,
-                0,
-                int(event.tax_inclusive),
-                "active",
-                1,
-                timestamp(event.timestamp),
-                optional_timestamp(event.cancellable_until),
-                position,
-            ),
-        )
-    ]
+    return [(_INSERT, tuple(value(event, position) for _, _, value in COLUMNS))]
 
 
 @handle.register
@@ -80,24 +112,27 @@ def _(event: Order.Cancelled, position: int) -> list[Statement]:
 
 @handle.register
 def _(event: Order.CreditIssued, position: int) -> list[Statement]:
-    # A refund that credits the whole total ends the order's life as 'refunded'.
     return [
         (
-            "UPDATE {ledger_software} SET credited_minor = credited_minor + ?,"
-            " status = CASE WHEN status = 'active' AND credited_minor + ? >= total_minor"
-            " THEN 'refunded' ELSE status END"
-            " WHERE order_id = ?",
-            (event.money.minor_units, event.money.minor_units, str(event.originator_id)),
+            "UPDATE {ledger_software} SET credited_minor = credited_minor + ? WHERE order_id = ?",
+            (event.money.minor_units, str(event.originator_id)),
         )
     ]
 
 
 @handle.register
 def _(event: Licence.KeysRevoked, position: int) -> list[Statement]:
+    # The domain revokes a key "refunded" exactly when refunds credited the whole total
+    # (`Order.is_fully_refunded`): the order's life ends as 'refunded'.
+    order_id = str(event.order_id)
+    if event.reason != "refunded":
+        return [("UPDATE {ledger_software} SET key_available = 0 WHERE order_id = ?", (order_id,))]
     return [
         (
-            "UPDATE {ledger_software} SET key_available = 0 WHERE order_id = ?",
-            (str(event.order_id),),
+            "UPDATE {ledger_software} SET key_available = 0,"
+            " status = CASE WHEN status = 'active' THEN 'refunded' ELSE status END"
+            " WHERE order_id = ?",
+            (order_id,),
         )
     ]
 

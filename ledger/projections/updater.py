@@ -28,7 +28,7 @@ from eventsourcing.persistence import (
 
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import EventDecodingError, ProjectionError
-from ledger.eventstore import EventStore
+from ledger.eventstore import EventStoreApplication
 from ledger.mapper import PydanticMapper
 from ledger.projections.sql import Params, Row
 from ledger.projections.views import Applied, LedgerViews, ViewsMoved
@@ -50,7 +50,9 @@ ANALYZE_AFTER = 50_000
 
 
 class ViewUpdater:
-    def __init__(self, events: EventStore, views: LedgerViews, trust: Trust | None = None) -> None:
+    def __init__(
+        self, events: EventStoreApplication, views: LedgerViews, trust: Trust | None = None
+    ) -> None:
         self._events = events
         mapper = events.mapper
         assert isinstance(mapper, PydanticMapper)

@@ -24,6 +24,7 @@ from ledger.testing.commands import (
     AskCancellationStatus,
     Cancel,
     Command,
+    Context,
     Download,
     Purchase,
     RequestRefund,
@@ -34,7 +35,8 @@ from ledger.testing.commands import (
 from ledger.testing.coverage import BranchCoverage, branch_coverage
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
-from ledger.testing.model import ModelMismatch, ModelOrder, ReferenceModel, ReferenceRules
+from ledger.testing.mismatch import ModelMismatch
+from ledger.testing.model import ModelOrder, ReferenceModel, ReferenceRules
 from ledger.testing.runner import DEFAULT_SEED, RunReport, run, run_commands
 from ledger.testing.shapes import ProductShape
 from ledger.testing.specs import ExpectedEvent, RecordedEvent, Scenario, event
@@ -56,6 +58,7 @@ __all__ = [
     "BranchCoverage",
     "Cancel",
     "Command",
+    "Context",
     "DEFAULT_SEED",
     "Download",
     "ExpectedEvent",

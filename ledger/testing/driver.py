@@ -1,4 +1,4 @@
-"""Run `Command` values against a real `Ledger`, resolving aliases to ids."""
+"""Where `Command` values run against a real `Ledger`: the ledger, its clock, the aliases' ids."""
 
 from __future__ import annotations
 
@@ -7,18 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledger.application import Ledger
 from ledger.testing.clock import ManualClock
-from ledger.testing.commands import (
-    AddCustomer,
-    AskCancellationStatus,
-    Cancel,
-    Command,
-    Download,
-    Purchase,
-    RequestRefund,
-    ResolveRefund,
-    ViewKey,
-    Wait,
-)
+from ledger.testing.commands import Command
 
 __all__ = ["Driver", "unissued_id"]
 
@@ -44,47 +33,4 @@ class Driver:
         return self.refund_ids.get(alias) or unissued_id(alias)
 
     def run(self, command: Command) -> Any:
-        led = self.ledger
-        match command:
-            case Wait(delta):
-                return self.clock.advance(delta)
-            case AddCustomer(actor, customer):
-                return led.add_customer(actor, customer)
-            case Purchase():
-                order_id = led.purchase(
-                    command.actor,
-                    tenant_id=command.tenant_id,
-                    product=command.product,
-                    quantity=command.quantity,
-                    unit_price=command.unit_price,
-                    idempotency_key=command.idempotency_key,
-                    activation=command.activation,
-                )
-                self.order_ids[command.order] = order_id
-                return order_id
-            case ViewKey(actor, order):
-                return led.view_key(actor, self.order_id(order))
-            case Download(actor, order, version, language, bitness, copy):
-                link = led.copy_link if copy else led.download
-                return link(actor, self.order_id(order), version, language, bitness)
-            case AskCancellationStatus(actor, order):
-                return led.cancellation_status(actor, self.order_id(order))
-            case Cancel(actor, order):
-                return led.cancel(actor, self.order_id(order))
-            case RequestRefund():
-                refund_id = led.request_refund(
-                    command.actor,
-                    self.order_id(command.order),
-                    reason=command.reason,
-                    amount=command.amount,
-                    contact_name=command.contact_name,
-                    contact_email=command.contact_email,
-                    contact_phone=command.contact_phone,
-                )
-                self.refund_ids[command.refund] = refund_id
-                return refund_id
-            case ResolveRefund(actor, refund, approve, amount):
-                return led.resolve_refund(
-                    actor, self.refund_id(refund), approve=approve, amount=amount
-                )
-        raise TypeError(f"not a ledger.testing command: {command!r}")
+        return command.run(self)

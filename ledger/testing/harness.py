@@ -13,9 +13,10 @@ from uuid import UUID
 from ledger.application import Ledger
 from ledger.errors import KeyRevoked, LedgerError
 from ledger.testing.clock import ManualClock
-from ledger.testing.commands import Command, ResolveRefund, Wait
+from ledger.testing.commands import Command
 from ledger.testing.driver import Driver
-from ledger.testing.model import ModelMismatch, ReferenceModel, require_equal
+from ledger.testing.mismatch import ModelMismatch, require_equal
+from ledger.testing.model import ReferenceModel
 from ledger.testing.story import Step, outcome, tell
 from ledger.values import Actor, Role
 
@@ -64,7 +65,7 @@ class Harness:
         __tracebackhide__ = True  # pytest: the story says it all, the frames here add nothing
         self.steps += 1
         # Moving the clock records nothing, so the last check still stands.
-        self._checked = self._checked and isinstance(command, Wait)
+        self._checked = self._checked and command.RECORDS_NOTHING
         now = self.clock()
         try:
             outcome = self._run(command, now)
@@ -72,13 +73,12 @@ class Harness:
             raise self._story(Step(self.steps, now, command), str(mismatch)) from None
         # After the run: a purchase's alias names an order only once it was bought (or a
         # repeated idempotency key returned an earlier one).
-        self._named |= self._orders_named(command)
+        self._named |= command.orders_named(self.model, self.driver)
         self.history.append(Step(self.steps, now, command, outcome.result, outcome.error))
         return outcome
 
     def _run(self, command: Command, now: datetime) -> Outcome:
-        resolve_order, resolve_refund = self.driver.order_id, self.driver.refund_id
-        expected = self.model.expect(command, now, resolve_order, resolve_refund)
+        expected = command.expect(self.model, now, self.driver)
         try:
             result = self.driver.run(command)
         except LedgerError as error:
@@ -91,15 +91,8 @@ class Harness:
             raise ModelMismatch(
                 f"expected {expected.__name__}, the ledger succeeded ({outcome(command, result)})"
             )
-        self.model.record(command, result, now, resolve_order, resolve_refund)
+        command.record(self.model, result, now, self.driver)
         return Outcome(command, result=result)
-
-    def _orders_named(self, command: Command) -> set[UUID]:
-        if isinstance(command, ResolveRefund):
-            refund = self.model.refunds.get(self.driver.refund_id(command.refund))
-            return set() if refund is None else {refund.order_id}
-        alias = getattr(command, "order", None)
-        return {self.driver.order_id(alias)} if isinstance(alias, str) else set()
 
     def _story(self, failing: Step | None, detail: str) -> ModelMismatch:
         if self.failed_at is None:

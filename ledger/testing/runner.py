@@ -6,7 +6,6 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
@@ -17,7 +16,8 @@ from ledger.testing.clock import ManualClock
 from ledger.testing.commands import Command
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
-from ledger.testing.model import ModelMismatch, ReferenceModel, ReferenceRules
+from ledger.testing.mismatch import ModelMismatch, RunReport
+from ledger.testing.model import ReferenceModel, ReferenceRules
 from ledger.testing.stores import open_test_ledger, scratch_store
 
 __all__ = ["DEFAULT_SEED", "RunReport", "run", "run_commands"]
@@ -27,36 +27,6 @@ DEFAULT_SEED = 20261125
 #: have rule steps, so a round sized from ``steps_per_example`` alone overshot
 #: a 10,000-step run by a third; rounds are sized from what they ran so far.
 MAX_ROUND = 25
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """How a run went: ``steps`` commands in ``examples`` examples and ``seconds``.
-
-    For a run that found a disagreement (``caught``, kept as
-    ``ModelMismatch.report``) the figures are those up to the first failing
-    example: the steps and seconds it took to catch, not to shrink.
-    """
-
-    machine: str
-    store: str
-    seed: int
-    examples: int
-    steps: int
-    seconds: float
-    caught: bool = False
-
-    def __str__(self) -> str:
-        head = f"{self.machine} on {self.store}"
-        if self.caught:
-            return (
-                f"{head}: caught a disagreement after {self.steps} steps in {self.examples}"
-                f" examples, {self.seconds:.1f} s, seed {self.seed}"
-            )
-        return (
-            f"{head}: {self.steps} steps in {self.examples} examples,"
-            f" {self.seconds:.1f} s, seed {self.seed}: the ledger agreed with the model"
-        )
 
 
 def run(

@@ -16,20 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from ledger.errors import LedgerError
-from ledger.testing.commands import (
-    AddCustomer,
-    AskCancellationStatus,
-    Cancel,
-    Command,
-    Download,
-    Purchase,
-    RequestRefund,
-    ResolveRefund,
-    ViewKey,
-    Wait,
-)
-from ledger.testing.readable import duration, instant, show
-from ledger.values import Actor, Cancellation, CancellationStatus, ProductKind, RefundRequest
+from ledger.testing.commands import Command
+from ledger.testing.readable import duration, show
+from ledger.values import Actor, Cancellation, CancellationStatus, RefundRequest
 
 __all__ = ["Step", "outcome", "tell"]
 
@@ -62,10 +51,11 @@ class _Cast:
         tenants = 0
         for step in steps:
             command = step.command
-            if isinstance(command, AddCustomer) and command.customer.tenant_id not in self.names:
+            added = command.tenant_added()
+            if added is not None and added not in self.names:
                 tenants += 1
-                self._name(command.customer.tenant_id, f"t{tenants}")
-            if isinstance(command, Purchase) and step.error is None and step.result is not None:
+                self._name(added, f"t{tenants}")
+            if command.BUYS and step.error is None and step.result is not None:
                 self.bought.setdefault(step.result, step.at)
         for alias, order_id in order_ids.items():
             self._name(order_id, alias)
@@ -105,52 +95,6 @@ class _Cast:
         return text
 
 
-def _describe(command: Command, at: datetime, cast: _Cast) -> str:
-    match command:
-        case AddCustomer(actor, customer):
-            return (
-                f"{cast.actor(actor)} adds customer {cast.tenant(customer.tenant_id)}"
-                f" {customer.name!r} in {customer.market}"
-            )
-        case Purchase():
-            product = command.product
-            what = product.kind.value
-            if product.kind is ProductKind.SUBSCRIPTION:
-                what += f" with a {product.term_days}-day term"
-            extras = ""
-            if command.idempotency_key is not None:
-                extras += f", idempotency key {command.idempotency_key!r}"
-            if command.activation != "MAK":
-                extras += f", activation {command.activation}"
-            return (
-                f"{cast.actor(command.actor)} buys {command.order} for"
-                f" {cast.tenant(command.tenant_id)}: {command.quantity} × {what}"
-                f" at {command.unit_price}{extras}"
-            )
-        case Wait(delta):
-            return f"the clock moves on by {duration(delta)}, to {instant(at + delta)}"
-        case ViewKey(actor, order):
-            return f"{cast.actor(actor)} views the key of {order}"
-        case Download(actor, order, version, language, bitness, copy):
-            verb = "copies the download link of" if copy else "downloads"
-            return f"{cast.actor(actor)} {verb} {order} ({version}, {language}, {bitness}-bit)"
-        case AskCancellationStatus(actor, order):
-            return f"{cast.actor(actor)} asks whether {order} can be cancelled{cast.age(order, at)}"
-        case Cancel(actor, order):
-            return f"{cast.actor(actor)} cancels {order}{cast.age(order, at)}"
-        case RequestRefund():
-            return (
-                f"{cast.actor(command.actor)} requests refund {command.refund} of"
-                f" {command.amount} for {command.order}{cast.age(command.order, at)}"
-            )
-        case ResolveRefund(actor, refund, approve, amount):
-            if not approve:
-                return f"{cast.actor(actor)} declines {refund}"
-            part = "as requested" if amount is None else f"for {amount}"
-            return f"{cast.actor(actor)} approves {refund} {part}"
-    return show(command)
-
-
 def outcome(command: Command, result: Any, error: type[LedgerError] | None = None) -> str:
     """What a command did, in a few words; never a licence key."""
     if error is not None:
@@ -163,14 +107,14 @@ def outcome(command: Command, result: Any, error: type[LedgerError] | None = Non
         return f"not cancellable: {result.reason}"
     if isinstance(result, RefundRequest):
         return result.status
-    if isinstance(command, ViewKey | Download | Wait):
+    if not command.SHOWS_RESULT:
         return "done"
     return "done" if result is None or isinstance(result, UUID) else show(result)
 
 
 def _line(step: Step, cast: _Cast, *, finished: bool = True) -> str:
-    text = f"{step.number:>4}. {_describe(step.command, step.at, cast)}"
-    if finished and not isinstance(step.command, Wait):
+    text = f"{step.number:>4}. {step.command.describe(step.at, cast)}"
+    if finished and not step.command.RECORDS_NOTHING:
         text += f" → {outcome(step.command, step.result, step.error)}"
     return text
 

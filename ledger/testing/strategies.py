@@ -11,8 +11,8 @@ from uuid import UUID
 
 from hypothesis import strategies as st
 
+from ledger.countries import all_markets
 from ledger.money import Money, minor_unit_exponents
-from ledger.policies.countries import all_markets
 from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE
 from ledger.testing.commands import (
     AddCustomer,
