@@ -22,7 +22,9 @@ from common import POSTGRES_URL, postgres_admin, postgres_es_env, sqlite_es_env
 from eventsourcing.application import Application
 
 from ledger import Customer, Ledger, Money, Product, ProductKind
-from ledger.aggregates import Licence, Order, Tenant
+from ledger.aggregates import Tenant
+from ledger.aggregates.decisions import cancel_order, place_order
+from ledger.aggregates.order import OrderRequest
 from ledger.keys import generate_mak
 from ledger.mapper import CompactJSONTranscoder, PydanticMapper
 
@@ -47,13 +49,13 @@ EVENTS_PER_ORDER = 14.5
 def bulk_load(url: str, events: int, seed: int = SEED) -> int:
     """Write about ``events`` events the way the API writes them; returns how many.
 
-    It calls the domain methods the facade calls (``Tenant.add``, ``Order.purchase``,
-    ``Licence.issue`` with a key sealed by the ledger's vault, ``Licence.view_key`` /
-    ``hand_out_link``, ``Order.cancel``) and saves them through the ledger's own event
-    store, so every row goes through the ledger's mapper and is sealed; it only skips the
-    per-command checks and saves ~600 aggregates per transaction. Mix per order: a
-    purchase (2 events), 12 access records, every 10th order cancelled (3 events); a
-    customer per 5 orders, over 10 partners and 60 days.
+    It calls the domain functions the facade calls (``Tenant.add``, ``place_order`` with a
+    key sealed by the ledger's vault, ``Licence.view_key`` / ``hand_out_link``,
+    ``cancel_order``) and saves them through the ledger's own event store, so every row goes
+    through the ledger's mapper and is sealed; it only skips the per-command checks and saves
+    ~600 aggregates per transaction. Mix per order: a purchase (2 events), 12 access records,
+    every 10th order cancelled (3 events); a customer per 5 orders, over 10 partners and 60
+    days.
     """
     rng = random.Random(seed)
 
@@ -80,23 +82,17 @@ def bulk_load(url: str, events: int, seed: int = SEED) -> int:
                 pending.append(Tenant.add(partner_id, customer, "ann", now))
                 written += 1
             order_id = next_id()
-            order = Order.purchase(
+            order, licence = place_order(
                 order_id=order_id,
+                request=OrderRequest(
+                    tenant_id=customer.tenant_id,
+                    product=OFFICE,
+                    quantity=2,
+                    unit_price=Money("249.00", "EUR"),
+                ),
                 partner_id=partner_id,
                 customer=customer,
-                product=OFFICE,
-                quantity=2,
-                unit_price=Money("249.00", "EUR"),
-                activation="MAK",
                 policy=policy,
-                idempotency_key=None,
-                request_fingerprint="0" * 64,
-                user="ann",
-                now=now,
-            )
-            licence = Licence.issue(
-                order,
-                OFFICE,
                 key_ciphertext=vault.seal(order_id, generate_mak()),
                 user="ann",
                 now=now,
@@ -120,7 +116,7 @@ def bulk_load(url: str, events: int, seed: int = SEED) -> int:
                     )
                 written += 1
             if order_no % 10 == 9:
-                order.cancel(licence, policy, "ann", now + timedelta(days=1))
+                cancel_order(order, licence, policy, "ann", now + timedelta(days=1))
                 written += 3
             order_no += 1
             if len(pending) >= 600:

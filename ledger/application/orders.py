@@ -54,7 +54,12 @@ class OrderCommands(LedgerCore):
         order_id = self._order_id(call, request)
         if self._replayed(call, order_id, request):
             return order_id
-        # The data key is written by the same transaction as the events it seals.
+        self._place(call, order_id, request)
+        return order_id
+
+    def _place(self, call: Call[Tenant], order_id: UUID, request: OrderRequest) -> None:
+        """The order, its licence and its sealed key, in one write (R14: the data key is
+        written by the same transaction as the events it seals)."""
         sealed = self._vault.seal_unstored(order_id, generate_mak())
         order, licence = place_order(
             order_id=order_id,
@@ -68,7 +73,6 @@ class OrderCommands(LedgerCore):
         )
         self._uow.save(order, licence, wrapped_keys=[sealed.row])
         self._vault.remember(sealed)
-        return order_id
 
     def _order_id(self, call: Call[Tenant], request: OrderRequest) -> UUID:
         """R12: a keyed order's id is the partner's key's; an unkeyed one is new."""

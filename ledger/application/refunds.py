@@ -56,8 +56,7 @@ class RefundCommands(LedgerCore):
         ``tenant_id`` or ``domain``, when given, must name the order's tenant.
         """
         order = call.seen
-        tenant = None if domain is None else self._uow.get(Tenant.id_for(order.tenant_id), Tenant)
-        require_order_tenant(order, tenant, tenant_id, domain)
+        require_order_tenant(order, self._tenant_of(order, domain), tenant_id, domain)
         refund = Refund.request(
             refund_id=uuid4(),
             order=order,
@@ -71,6 +70,10 @@ class RefundCommands(LedgerCore):
         self._uow.save(refund)
         call.context["refund_id"] = str(refund.id)
         return refund.id
+
+    def _tenant_of(self, order: Order, domain: str | None) -> Tenant | None:
+        """The order's tenant, when a domain must be checked against its registration."""
+        return None if domain is None else self._uow.get(Tenant.id_for(order.tenant_id), Tenant)
 
     @command(access.RESOLVE_REFUND, sees=REFUND, checks=_RESOLVE_CHECKS, logged=("refund_id",))
     def resolve_refund(

@@ -17,7 +17,7 @@ from ledger.cli.progress import progress_bar
 from ledger.cli.render import show
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 app = typer.Typer(help="Audit the history: digest, verify, export, check an export, state as of.")
 as_of_app = typer.Typer(help="The views as they stood at DATETIME, replayed from the history.")

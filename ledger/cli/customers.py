@@ -12,7 +12,7 @@ from ledger.cli.render import show, show_scalar
 from ledger.values import Customer
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 app = typer.Typer(help="The acting partner's customers: register one, list them.")
 

@@ -29,7 +29,7 @@ from ledger.cli.errors import reported
 from ledger.errors import InvalidInput, LedgerError
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 PARTNER = "fabrikam"
 ANN = Actor(user="ann@fabrikam", roles={Role.ADMIN_AGENT}, partner_id=PARTNER)

@@ -15,7 +15,7 @@ from ledger.cli.errors import reported
 from ledger.cli.render import show, show_scalar
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 Order = Annotated[UUID, typer.Argument(metavar="ORDER", help="The order id.")]
 Version = Annotated[str, typer.Option(help="A version the product offers, e.g. 2024.")]

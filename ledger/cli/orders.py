@@ -13,7 +13,7 @@ from ledger.cli.render import show, show_scalar
 from ledger.values import Product, ProductKind
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 Order = Annotated[UUID, typer.Argument(metavar="ORDER", help="The order id.")]
 

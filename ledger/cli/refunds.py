@@ -13,7 +13,7 @@ from ledger.cli.render import show, show_scalar
 from ledger.values import RefundRequest
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 app = typer.Typer(help="Refund requests past the cancellation window: file, resolve, list.")
 

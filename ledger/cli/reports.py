@@ -15,7 +15,7 @@ from ledger.policies.kms import kms_migration_deadline
 from ledger.values import ActivityEntry, SoftwareItem
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 
 def software(

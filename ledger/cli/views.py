@@ -14,7 +14,7 @@ from ledger.cli.progress import progress_bar
 from ledger.cli.render import show
 
 if TYPE_CHECKING:
-    from ledger.cli.app import Settings
+    from ledger.cli.settings import Settings
 
 app = typer.Typer(help="The views: follow the log, show how far they are, rebuild them.")
 

@@ -70,6 +70,7 @@ PURCHASE_FIELDS_NOT_SHOWN = frozenset(
         "timestamp",
         "user",
         "market",
+        "term_days",
         "unit_price",
         "total",
         "idempotency_key",

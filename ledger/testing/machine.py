@@ -42,6 +42,7 @@ from hypothesis.stateful import (
 from ledger.application import Ledger
 from ledger.money import Money
 from ledger.policies.cancellation import CancellationPolicy
+from ledger.testing import draws, shapes
 from ledger.testing.clock import ManualClock
 from ledger.testing.commands import (
     AddCustomer,
@@ -55,69 +56,16 @@ from ledger.testing.commands import (
     ViewKey,
     Wait,
 )
+from ledger.testing.draws import WHO
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.model import ModelOrder, ReferenceModel, ReferenceRules
-from ledger.testing.shapes import (
-    LONG_TERM_DAYS,
-    PRICE_PLANS,
-    PROBE_PRICE_PLANS,
-    ProductShape,
-    price_for,
-    product_shapes,
-    terms_around,
-)
+from ledger.testing.shapes import ProductShape
 from ledger.testing.stores import open_test_ledger, scratch_store
-from ledger.testing.strategies import customers, markets, unit_prices
-from ledger.testing.targets import US, OrderTargets, own_thresholds
-from ledger.values import Actor, Customer, ProductKind, Role
+from ledger.testing.strategies import customers
+from ledger.testing.targets import US, OrderTargets, upcoming, work_out
+from ledger.values import Actor, Customer, ProductKind
 
 __all__ = ["WHO", "LedgerStateMachine"]
-
-PARTNERS = ("P1", "P2")
-# Enough tenants for isolation to matter; more only slow every step's checks.
-MAX_TENANTS = 4
-
-#: Who acts, relative to the order or tenant in hand. The right actor comes up
-#: most often so that sequences get past the access checks to the rules.
-WHO = ("agent",) * 6 + ("customer", "customer", "admin", "sales", "rival", "stranger", "support")
-#: For cancelling and refund requests, which only the partner's admin agent may do.
-AGENT_MOSTLY = ("agent",) * 8 + ("admin", "customer", "rival", "support")
-
-_ROLE_OF = {
-    "agent": Role.ADMIN_AGENT,
-    "admin": Role.GLOBAL_ADMIN,
-    "sales": Role.SALES_AGENT,
-}
-REFUND_AMOUNTS = (
-    "total",
-    "total",
-    "half",
-    "third",
-    "twice the total",
-    "what is left",
-    "what is left",
-    "one unit more than is left",
-)
-# Currencies with 2, 0 and 3 decimals, so rounding is exercised at every scale.
-CURRENCIES = ("EUR", "JPY", "KWD")
-# Markets: taxed inclusively (AU), R1-restricted (CN, XK) and ordinary ones.
-MARKETS = st.one_of(st.sampled_from(("NL", "AU", "BR", "CN", "XK", "US")), markets())
-
-
-def _shapes_of(machine: LedgerStateMachine) -> st.SearchStrategy[ProductShape]:
-    # st.runner() is the running machine: its (overridable) hook decides what is bought.
-    return machine._shapes_to_buy()
-
-
-SHAPES = st.runner().flatmap(_shapes_of)
-#: An index to take modulo a list's length. Not ``st.integers``: hypothesis draws
-#: its lower bound about a third of the time, which would aim at the first target.
-ANY_INDEX = st.sampled_from(range(840))
-QUANTITIES = st.integers(1, 100_000) | st.integers(1, 5)
-# Odd small prices on terms of 2 and 4 days make exact halves for R8's rounding.
-UNIT_PRICES = unit_prices(st.sampled_from(CURRENCIES)) | st.sampled_from(
-    tuple(Money.from_minor_units(cents, "EUR") for cents in (1, 5, 15, 25))
-)
 
 
 class LedgerStateMachine(RuleBasedStateMachine):
@@ -193,10 +141,10 @@ class LedgerStateMachine(RuleBasedStateMachine):
         """
         subscription = ProductKind.SUBSCRIPTION
         announced = {
-            *self._policy.boundaries(subscription, LONG_TERM_DAYS),
-            *self.model.rules.boundaries(subscription, LONG_TERM_DAYS),
+            *self._policy.boundaries(subscription, shapes.LONG_TERM_DAYS),
+            *self.model.rules.boundaries(subscription, shapes.LONG_TERM_DAYS),
         }
-        return product_shapes(terms_around(announced))
+        return shapes.product_shapes(shapes.terms_around(announced))
 
     def teardown(self) -> None:
         self._exit.close()
@@ -216,7 +164,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def _owner(self, tenant_id: UUID) -> str:
         tenant = self.model.tenants.get(tenant_id)
-        return tenant.partner_id if tenant is not None else PARTNERS[0]
+        return tenant.partner_id if tenant is not None else draws.PARTNERS[0]
 
     def _shapes_to_buy(self) -> st.SearchStrategy[ProductShape]:
         if self._shapes is None:
@@ -225,65 +173,39 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def _upcoming(self) -> list[tuple[str, OrderTargets]]:
         """Open orders (not cancelled) with clock targets still ahead, oldest first."""
-        now = self.clock()
-        seen: set[UUID] = set()
-        found = []
-        for alias, order_id in self.harness.driver.order_ids.items():
-            order = self.model.orders.get(order_id)
-            if order is None or order_id in seen or order.cancelled_at is not None:
-                continue
-            seen.add(order_id)  # a repeated idempotency key names the same order again
-            ahead = self._targets_of(order).after(now)
-            if ahead.every:
-                found.append((alias, ahead))
-        return found
+        aliases = self.harness.driver.order_ids
+        return upcoming(aliases, self.model.orders, self.clock(), self._targets_of)
 
     def _targets_of(self, order: ModelOrder) -> OrderTargets:
         targets = self._targets.get(order.order_id)
         if targets is None:
-            targets = self._targets[order.order_id] = self._work_out_targets(order)
+            every = set(self.clock_targets(order))
+            targets = work_out(order, every, self._policy, self.model.rules)
+            self._targets[order.order_id] = targets
         return targets
-
-    def _work_out_targets(self, order: ModelOrder) -> OrderTargets:
-        kind, term = order.product.kind, order.product.term_days
-        policy, rules = self._policy, self.model.rules
-        every = set(self.clock_targets(order))
-        # What `clock_targets` adds beyond the policy and the model is a target of one's own too.
-        announced = {*policy.boundaries(kind, term), *rules.boundaries(kind, term)}
-        own = (every - announced) | own_thresholds(policy, rules, kind, term)
-        return OrderTargets.of(order.purchased_at, every, own & every)
 
     def _order_place(self, alias: str) -> tuple[str, UUID]:
         order = self.model.orders.get(self.harness.driver.order_id(alias))
         if order is None:
-            return PARTNERS[0], uuid4()
+            return draws.PARTNERS[0], uuid4()
         return order.partner_id, order.tenant_id
 
     def actor(self, who: str, partner_id: str, tenant_id: UUID) -> Actor:
         """The actor a `WHO` slot names, for an object of ``partner_id``/``tenant_id``."""
-        if who in _ROLE_OF:
-            return Actor(user=who, roles={_ROLE_OF[who]}, partner_id=partner_id)
-        if who == "rival":
-            other = next(p for p in PARTNERS if p != partner_id)
-            return Actor(user="rival", roles={Role.ADMIN_AGENT}, partner_id=other)
-        if who == "customer":
-            return Actor(user="customer", roles={Role.GLOBAL_ADMIN}, tenant_id=tenant_id)
-        if who == "stranger":
-            return Actor(user="stranger", roles={Role.GLOBAL_ADMIN}, tenant_id=uuid4())
-        return Actor(user="support", roles={Role.SUPPORT})
+        return draws.actor_for(who, partner_id, tenant_id)
 
     # -- rules ---------------------------------------------------------------------------
 
-    @initialize(target=tenants, customer=customers(MARKETS))
+    @initialize(target=tenants, customer=customers(draws.MARKETS))
     def first_customer(self, customer: Customer) -> UUID:
-        self.run(AddCustomer(self.actor("agent", PARTNERS[0], customer.tenant_id), customer))
+        self.run(AddCustomer(self.actor("agent", draws.PARTNERS[0], customer.tenant_id), customer))
         return customer.tenant_id
 
-    @precondition(lambda self: len(self.model.tenants) < MAX_TENANTS)
+    @precondition(lambda self: len(self.model.tenants) < draws.MAX_TENANTS)
     @rule(
         target=tenants,
-        customer=customers(MARKETS),
-        partner=st.sampled_from(PARTNERS),
+        customer=customers(draws.MARKETS),
+        partner=st.sampled_from(draws.PARTNERS),
         who=st.sampled_from(WHO),
         again=st.sampled_from((None, None, None, "same partner", "other partner")),
     )
@@ -293,17 +215,17 @@ class LedgerStateMachine(RuleBasedStateMachine):
             known = next(iter(self.model.tenants.values()))
             customer, partner = known.customer, known.partner_id
             if again == "other partner":
-                partner = next(p for p in PARTNERS if p != partner)
+                partner = next(p for p in draws.PARTNERS if p != partner)
         outcome = self.run(AddCustomer(self.actor(who, partner, customer.tenant_id), customer))
         return multiple() if outcome.error or again else customer.tenant_id
 
     @rule(
         target=orders,
         tenant_id=tenants,
-        shape=SHAPES,
-        quantity=QUANTITIES,
-        unit_price=UNIT_PRICES,
-        price=st.sampled_from(PRICE_PLANS),
+        shape=draws.SHAPES,
+        quantity=draws.QUANTITIES,
+        unit_price=draws.UNIT_PRICES,
+        price=st.sampled_from(shapes.PRICE_PLANS),
         who=st.sampled_from(("agent",) * 4 + ("admin", "admin", "sales", "customer", "rival")),
         # A shared key ("k1") most often meets different parameters (IdempotencyConflict),
         # which ends the purchase; a key of its own lets the order go on to the rules.
@@ -328,16 +250,10 @@ class LedgerStateMachine(RuleBasedStateMachine):
         alias = self._alias("o")
         last = self._last_keyed_purchase
         if retry is not None and last is not None:
-            if retry == "another quantity":
-                last = replace(last, quantity=last.quantity % 100_000 + 1)
-            elif retry == "another price":
-                before = last.unit_price
-                higher = Money.from_minor_units(before.minor_units + 1, before.currency)
-                last = replace(last, unit_price=higher)
-            outcome = self.run(replace(last, order=alias))
+            outcome = self.run(replace(draws.retried(last, retry), order=alias))
             return multiple() if outcome.error else alias
         product = shape.product()
-        unit_price = price_for(price, unit_price, product.term_days)
+        unit_price = shapes.price_for(price, unit_price, product.term_days)
         if idempotency_key == "a new key":
             idempotency_key = f"key-{alias}"
         actor = self.actor(who, self._owner(tenant_id), tenant_id)
@@ -369,8 +285,8 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self._upcoming()))
     @rule(
-        which_order=st.integers(0, 3) | ANY_INDEX,
-        which_target=st.integers(0, 3) | ANY_INDEX,
+        which_order=st.integers(0, 3) | draws.ANY_INDEX,
+        which_target=st.integers(0, 3) | draws.ANY_INDEX,
         own=st.booleans(),
         then=st.sampled_from((None, "cancel", "cancel", "ask")),
     )
@@ -397,11 +313,16 @@ class LedgerStateMachine(RuleBasedStateMachine):
         target=orders,
         tenant_id=tenants,
         batch=st.lists(
-            st.tuples(SHAPES, QUANTITIES, UNIT_PRICES, st.sampled_from(PROBE_PRICE_PLANS)),
+            st.tuples(
+                draws.SHAPES,
+                draws.QUANTITIES,
+                draws.UNIT_PRICES,
+                st.sampled_from(shapes.PROBE_PRICE_PLANS),
+            ),
             min_size=1,
             max_size=4,
         ),
-        which_target=ANY_INDEX,
+        which_target=draws.ANY_INDEX,
         own=st.booleans(),
         then=st.sampled_from(("cancel", "cancel", "cancel", "ask")),
     )
@@ -423,7 +344,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         for shape, quantity, drawn, price in batch:
             alias = self._alias("o")
             product = shape.product()
-            unit_price = price_for(price, drawn, product.term_days)
+            unit_price = shapes.price_for(price, drawn, product.term_days)
             if not self.run(Purchase(agent, tenant_id, product, quantity, unit_price, alias)).error:
                 bought.append(alias)
         if not bought:
@@ -456,15 +377,15 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def ask_cancellation_status(self, order: str, who: str) -> None:
         self.run(AskCancellationStatus(self.actor(who, *self._order_place(order)), order))
 
-    @rule(order=orders, who=st.sampled_from(AGENT_MOSTLY))
+    @rule(order=orders, who=st.sampled_from(draws.AGENT_MOSTLY))
     def cancel(self, order: str, who: str) -> None:
         self.run(Cancel(self.actor(who, *self._order_place(order)), order))
 
     @rule(
         target=refunds,
         order=orders,
-        who=st.sampled_from(AGENT_MOSTLY),
-        amount=st.sampled_from(REFUND_AMOUNTS),
+        who=st.sampled_from(draws.AGENT_MOSTLY),
+        amount=st.sampled_from(draws.REFUND_AMOUNTS),
         other_currency=st.booleans() | st.just(False),
         past_the_window=st.booleans(),
         support=st.sampled_from((None, None, "approves", "declines")),
@@ -486,26 +407,13 @@ class LedgerStateMachine(RuleBasedStateMachine):
         deadline = None if found is None else found.deadline
         if past_the_window and deadline is not None and deadline > self.clock():
             self.run(Wait(deadline - self.clock()))
-        total = found.total if found is not None else Money("100.00", "EUR")
-        left = found.refundable if found is not None else total
-        minor = {
-            "total": total.minor_units,
-            "half": total.minor_units // 2,
-            "third": total.minor_units // 3,
-            "twice the total": total.minor_units * 2,
-            "what is left": left.minor_units,
-            "one unit more than is left": left.minor_units + 1,
-        }[amount]
-        currency = total.currency
-        if other_currency:
-            currency = next(c for c in CURRENCIES if c != currency)
-        refund = Money.from_minor_units(max(minor, 1), currency)
+        refund = draws.refund_amount(amount, found, other_currency=other_currency)
         actor = self.actor(who, *self._order_place(order))
         outcome = self.run(RequestRefund(actor, order, refund, alias))
         if outcome.error:
             return multiple()
         if support is not None:
-            vendor = self.actor("support", PARTNERS[0], uuid4())
+            vendor = self.actor("support", draws.PARTNERS[0], uuid4())
             self.run(ResolveRefund(vendor, alias, approve=support == "approves"))
         return alias
 
@@ -521,7 +429,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         """Support approves as requested, half of it, or (wrongly) twice; or declines."""
         found = self.model.refunds.get(self.harness.driver.refund_id(refund))
         amount = None
-        partner, tenant = PARTNERS[0], uuid4()
+        partner, tenant = draws.PARTNERS[0], uuid4()
         if found is not None:
             partner, tenant = found.partner_id, found.tenant_id
             if part is not None:

@@ -10,15 +10,16 @@ that the machine can aim at them as often as at all the others together.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from ledger.policies.cancellation import CancellationPolicy
-from ledger.testing.model import ReferenceRules
+from ledger.testing.model import ModelOrder, ReferenceRules
 from ledger.values import ProductKind
 
-__all__ = ["US", "OrderTargets", "own_thresholds"]
+__all__ = ["US", "OrderTargets", "own_thresholds", "upcoming", "work_out"]
 
 US = timedelta(microseconds=1)
 
@@ -72,3 +73,34 @@ class OrderTargets:
         and there are any."""
         among = self.own if own and self.own else self.every
         return among[index % len(among)]
+
+
+def work_out(
+    order: ModelOrder, every: set[timedelta], policy: CancellationPolicy, rules: ReferenceRules
+) -> OrderTargets:
+    """``order``'s targets: ``every`` moment, and those of them that are its own thresholds."""
+    kind, term = order.product.kind, order.product.term_days
+    # What the machine's `clock_targets` adds beyond the policy and the model is its own too.
+    announced = {*policy.boundaries(kind, term), *rules.boundaries(kind, term)}
+    own = (every - announced) | own_thresholds(policy, rules, kind, term)
+    return OrderTargets.of(order.purchased_at, every, own & every)
+
+
+def upcoming(
+    aliases: Mapping[str, UUID],
+    orders: Mapping[UUID, ModelOrder],
+    now: datetime,
+    targets_of: Callable[[ModelOrder], OrderTargets],
+) -> list[tuple[str, OrderTargets]]:
+    """Open orders (not cancelled) with targets still ahead of ``now``, oldest first."""
+    seen: set[UUID] = set()
+    found = []
+    for alias, order_id in aliases.items():
+        order = orders.get(order_id)
+        if order is None or order_id in seen or order.cancelled_at is not None:
+            continue
+        seen.add(order_id)  # a repeated idempotency key names the same order again
+        ahead = targets_of(order).after(now)
+        if ahead.every:
+            found.append((alias, ahead))
+    return found

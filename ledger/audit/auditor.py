@@ -1,0 +1,359 @@
+"""`Audit`: the auditor's calls on one store (``led.audit``): rebuild, as-of, exports, verify."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from eventsourcing.persistence import Notification
+
+from ledger import _validate
+from ledger.audit.chain import AuditDigest, Verification, parse_digest, verify_rows
+from ledger.audit.export import (
+    EVENT_COLUMNS,
+    ExportFormat,
+    csv_event_records,
+    event_records,
+    write_records,
+)
+from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_with_replay
+from ledger.errors import InvalidInput, ProjectionError
+from ledger.eventstore import EventStoreApplication
+from ledger.faults import guarded
+from ledger.logging import default_logger
+from ledger.logs import logged
+from ledger.money import stored_minor_units
+from ledger.projections import activity_log, monthly_credits, software_list
+from ledger.projections.replay import Progress, notifications
+from ledger.projections.sql import timestamp
+from ledger.projections.updater import ViewUpdater
+from ledger.projections.views import LedgerViews
+from ledger.sealing import GENESIS
+from ledger.values import Actor
+
+__all__ = ["Audit"]
+
+ACTIVITY_COLUMNS = (
+    "position",
+    "at",
+    "partner_id",
+    "tenant_id",
+    "order_id",
+    "user",
+    "action",
+    "title",
+)
+CREDIT_COLUMNS = (
+    "partner_id",
+    "order_id",
+    "tenant_id",
+    "amount",
+    "currency",
+    "issued_at",
+    "reason",
+)
+SOFTWARE_COLUMNS = (
+    "order_id",
+    "partner_id",
+    "tenant_id",
+    "product_id",
+    "sku_id",
+    "title",
+    "kind",
+    "quantity",
+    "total",
+    "credited",
+    "currency",
+    "tax_inclusive",
+    "status",
+    "key_available",
+    "purchased_at",
+    "cancellable_until",
+)
+_LINK_PAGE = 5000
+
+
+class Audit:
+    def __init__(
+        self,
+        events: EventStoreApplication,
+        views: LedgerViews,
+        updater: ViewUpdater,
+        prepare: Callable[[], None],
+        log: Any = None,
+    ) -> None:
+        self._log = log if log is not None else default_logger()
+        self._events = events
+        self._views = views
+        self._updater = updater
+        # Brings the views up to date in inline mode; takes them as they stand when followed.
+        self._prepare = prepare
+
+    # -- (d) tamper evidence ---------------------------------------------------------------
+
+    @guarded
+    def key(self) -> str:
+        """The key every event is sealed with, as hex (R18).
+
+        Hand it to whoever checks exports offline (`verify_export(..., audit_key=)`,
+        ``ledger audit verify-export --audit-key``). Whoever holds it can make
+        seals, so keep it like a password, apart from the database.
+        """
+        key = self._updater.trust.key
+        assert key is not None, "every Ledger seals its events"
+        return key.hex()
+
+    @guarded
+    def digest(self) -> AuditDigest:
+        """The head of the hash chain over every event in the views (position 0 when empty).
+
+        Every event it covers was checked (seal and decoding) before it was
+        linked. Raises `ProjectionError` when the views stop at a damaged event.
+        """
+        self._prepare()
+        failure = self._updater.failure
+        if failure is not None:
+            raise ProjectionError(failure.position, failure.problem)
+        position, chain_hash = self._views.chain_head()
+        return AuditDigest(position, chain_hash)
+
+    @guarded
+    def verify(
+        self, digest: AuditDigest | str | None = None, *, progress: Progress | None = None
+    ) -> Verification:
+        """Check every stored event's seal and the chain, against a digest kept elsewhere.
+
+        Streams the log and the stored chain links side by side and stops at the
+        first bad position; it never applies or links anything itself. Without
+        a digest it finds rows written without the key (forged, inserted,
+        appended, edited) and rows deleted, moved or truncated behind the views'
+        chain links; with a digest it also finds a history rewritten together
+        with those links.
+        """
+        wanted = parse_digest(digest)
+        return verify_rows(
+            self._rows(),
+            self._updater.trust.key,
+            stored_links=self._stored_links(),
+            digest=wanted,
+            progress=progress,
+            total=self._events.recorder.max_notification_id() or 0,
+        )
+
+    def _rows(self) -> Iterator[Notification]:
+        for batch in notifications(self._events, batch=5000):
+            yield from batch
+
+    def _stored_links(self) -> Iterator[tuple[int, str]]:
+        position = 0
+        while True:
+            rows = self._views.query(
+                "SELECT position, hash FROM {ledger_audit_chain} WHERE position > ?"
+                f" ORDER BY position LIMIT {_LINK_PAGE}",
+                (position,),
+            )
+            for row in rows:
+                yield int(row["position"]), str(row["hash"])
+            if len(rows) < _LINK_PAGE:
+                return
+            position = int(rows[-1]["position"])
+
+    # -- (a) and (b) replays ---------------------------------------------------------------
+
+    @guarded
+    def as_of(self, instant: datetime, *, progress: Progress | None = None) -> HistoricalViews:
+        """The views built from every event recorded at or before ``instant`` (close when done)."""
+        moment = _validate.aware_utc("instant", instant)
+        return as_of(self._events, self._updater.trust, moment, progress)
+
+    @guarded
+    def rebuild(self, *, progress: Progress | None = None) -> RebuildReport:
+        """Replay the history into scratch views and compare them with the live views."""
+        self._prepare()
+        return compare_with_replay(self._events, self._views, self._updater.trust, progress)
+
+    # -- (c) exports -----------------------------------------------------------------------
+
+    @guarded
+    def export_events(
+        self,
+        target: str | Path | IO[str],
+        format: ExportFormat = "jsonl",
+        *,
+        progress: Progress | None = None,
+        actor: Actor | str | None = None,
+    ) -> int:
+        """Write every stored event (bytes, MAC, chain hash), streamed; returns how many.
+
+        ``actor``, when given, is who is exporting (an `Actor` or an operator's name): it is
+        only logged.
+        """
+        if format not in ("jsonl", "csv"):
+            raise InvalidInput("format", "must be 'jsonl' or 'csv'")
+        actor = _optional_actor(actor)
+        total = self._events.recorder.max_notification_id() or 0
+        count = 0
+
+        def rows() -> Iterator[Notification]:
+            nonlocal count
+            for row in self._rows():
+                count += 1
+                if progress is not None and count % 5000 == 0:
+                    progress(row.id, max(total, row.id))
+                yield row
+
+        with self._exporting("events", actor, target, format) as context:
+            records = event_records(rows(), self._updater.trust.key)
+            if format == "csv":
+                records = csv_event_records(records)
+            write_records(target, format, EVENT_COLUMNS, records)
+            context["rows"] = count
+            return count
+
+    @guarded
+    def export_activity(
+        self,
+        target: str | Path | IO[str],
+        start: date | datetime,
+        end: date | datetime,
+        format: ExportFormat = "jsonl",
+        *,
+        partner_id: str | None = None,
+        tenant_id: Any = None,
+        order_id: Any = None,
+        user: str | None = None,
+        actor: Actor | str | None = None,
+    ) -> int:
+        """Write the activity log of ``[start, end]`` (every partner by default), streamed."""
+        actor = _optional_actor(actor)
+        selection = activity_log.select(
+            start,
+            end,
+            partner_id=None if partner_id is None else _validate.text("partner_id", partner_id),
+            tenant_id=tenant_id,
+            order_id=order_id,
+            user=user,
+        )
+        self._prepare()
+        records = (
+            {
+                "position": entry.position,
+                "at": timestamp(entry.at),
+                "partner_id": partner,
+                "tenant_id": str(entry.tenant_id),
+                "order_id": str(entry.order_id),
+                "user": entry.user,
+                "action": entry.action,
+                "title": entry.title,
+            }
+            for partner, entry in activity_log.stream(self._views.query, selection)
+        )
+        with self._exporting(
+            "activity",
+            actor,
+            target,
+            format,
+            start=str(start),
+            end=str(end),
+            filter_partner_id=selection.partner_id,
+            filter_tenant_id=None if tenant_id is None else str(tenant_id),
+            filter_order_id=None if order_id is None else str(order_id),
+            filter_user=user,
+        ) as context:
+            context["rows"] = write_records(target, format, ACTIVITY_COLUMNS, records)
+            return int(context["rows"])
+
+    @guarded
+    def export_credits(
+        self,
+        target: str | Path | IO[str],
+        month: str,
+        format: ExportFormat = "jsonl",
+        *,
+        partner_id: str | None = None,
+        actor: Actor | str | None = None,
+    ) -> int:
+        """Write the credits issued in a UTC month (every partner by default), streamed."""
+        actor = _optional_actor(actor)
+        month = _validate.month("month", month)
+        partner = None if partner_id is None else _validate.text("partner_id", partner_id)
+        self._prepare()
+        records = (
+            {
+                "partner_id": row["partner_id"],
+                "order_id": row["order_id"],
+                "tenant_id": row["tenant_id"],
+                "amount": str(stored_minor_units(row["amount_minor"], row["currency"]).amount),
+                "currency": row["currency"],
+                "issued_at": row["issued_at"],
+                "reason": row["reason"],
+            }
+            for row in monthly_credits.stream(self._views.query, month, partner)
+        )
+        with self._exporting(
+            "credits", actor, target, format, month=month, filter_partner_id=partner
+        ) as context:
+            context["rows"] = write_records(target, format, CREDIT_COLUMNS, records)
+            return int(context["rows"])
+
+    @guarded
+    def export_software(
+        self,
+        target: str | Path | IO[str],
+        format: ExportFormat = "jsonl",
+        *,
+        partner_id: str | None = None,
+        tenant_id: Any = None,
+        actor: Actor | str | None = None,
+    ) -> int:
+        """Write the software list (every order of every partner by default), streamed."""
+        actor = _optional_actor(actor)
+        partner = None if partner_id is None else _validate.text("partner_id", partner_id)
+        tenant = None if tenant_id is None else _validate.uuid("tenant_id", tenant_id)
+        self._prepare()
+        records = (
+            software_list.export_record(row)
+            for row in software_list.stream(self._views.query, partner, tenant)
+        )
+        with self._exporting(
+            "software",
+            actor,
+            target,
+            format,
+            filter_partner_id=partner,
+            filter_tenant_id=None if tenant is None else str(tenant),
+        ) as context:
+            context["rows"] = write_records(target, format, SOFTWARE_COLUMNS, records)
+            return int(context["rows"])
+
+    def _exporting(
+        self, export: str, actor: Actor | str | None, target: object, format: str, **context: Any
+    ) -> contextlib.AbstractContextManager[dict[str, Any]]:
+        """One ``ledger.audit_export`` line: what, where to, by whom, how many rows, the outcome."""
+        where = str(target) if isinstance(target, str | Path) else "<stream>"
+        return logged(
+            self._log,
+            "ledger.audit_export",
+            actor,
+            export=export,
+            target=where,
+            format=format,
+            **{name: value for name, value in context.items() if value is not None},
+        )
+
+
+def _optional_actor(actor: object) -> Actor | str | None:
+    """Who exports, for the log: an `Actor`, an operator's name, or None."""
+    if actor is None or isinstance(actor, Actor):
+        return actor
+    if isinstance(actor, str):
+        return _validate.text("actor", actor)
+    raise InvalidInput(
+        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
+    )
+
+
+EMPTY_DIGEST = AuditDigest(0, GENESIS)
