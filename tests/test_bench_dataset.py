@@ -8,6 +8,7 @@ ledger accepts: sealed, rebuildable, and shown by the views.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -22,9 +23,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 def datasets():  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        import datasets as module
-
-        yield module
+        yield importlib.import_module("datasets")
     finally:
         sys.path.remove(str(BENCHMARKS))
 
