@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -71,6 +72,27 @@ FINGERPRINT_FIELDS = (
 )
 
 
+def _fingerprint_groups() -> tuple[tuple[str | None, tuple[str, ...], attrgetter[Any]], ...]:
+    """`FINGERPRINT_FIELDS` grouped by the object they are read from (one level deep):
+    each group read with one ``attrgetter`` call."""
+    groups: dict[str | None, list[str]] = {}
+    for path in FINGERPRINT_FIELDS:
+        parent, _, name = path.rpartition(".")
+        if "." in parent:
+            raise ValueError(f"fingerprint fields nest one level at most: {path}")
+        groups.setdefault(parent or None, []).append(name)
+    return tuple(
+        (
+            parent,
+            tuple(names),
+            attrgetter(*(f"{parent}.{name}" if parent else name for name in names), "__class__"),
+        )
+        for parent, names in groups.items()
+    )
+
+
+_FINGERPRINT_GROUPS = _fingerprint_groups()
+
 #: ``json.dumps(..., sort_keys=True, separators=(",", ":"))``'s encoder, built once.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
@@ -94,25 +116,27 @@ class OrderRequest:
     def fingerprint(self) -> str:
         """SHA-256 over `FINGERPRINT_FIELDS` as canonical JSON (sorted keys, no spaces)."""
         request: dict[str, Any] = {}
-        for path in FINGERPRINT_FIELDS:
-            *parents, name = path.split(".")
-            value: Any = self
-            into = request
-            for parent in parents:
-                value = getattr(value, parent)
-                into = into.setdefault(parent, {})
-            into[name] = _canonical(getattr(value, name))
+        for parent, names, read in _FINGERPRINT_GROUPS:
+            # The trailing __class__ makes attrgetter return a tuple even for one name.
+            fields = dict(zip(names, map(_canonical, read(self)), strict=False))
+            if parent is None:
+                request.update(fields)
+            else:
+                request[parent] = fields
         return hashlib.sha256(_CANONICAL.encode(request).encode()).hexdigest()
+
+
+#: How a field's value of these types is held in the fingerprint's JSON.
+_CANONICAL_FORMS: dict[type, Any] = {UUID: str, Decimal: str, tuple: list}
 
 
 def _canonical(value: object) -> object:
     """A field's value as the fingerprint's JSON holds it."""
+    form = _CANONICAL_FORMS.get(type(value))
+    if form is not None:
+        return form(value)
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, UUID | Decimal):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
     return value
 
 

@@ -31,7 +31,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -78,7 +78,7 @@ class Sight(Generic[S]):
     load: Callable[[Any, Actor, Any], S]
 
 
-@dataclass
+@dataclass(slots=True)
 class Call(Generic[S]):
     """One attempt of a command as its body sees it."""
 
@@ -90,7 +90,7 @@ class Call(Generic[S]):
     context: dict[str, Any]
     #: 1 for the first attempt, 2 after a racing writer won once, ...
     attempt: int = 0
-    _new_id: list[UUID] = field(default_factory=list)
+    _new_id: UUID | None = None
 
     @property
     def user(self) -> str:
@@ -108,9 +108,9 @@ class Call(Generic[S]):
 
     def new_id(self) -> UUID:
         """A fresh id, the same in every attempt of this call (a retry finds its own write)."""
-        if not self._new_id:
-            self._new_id.append(uuid4())
-        return self._new_id[0]
+        if self._new_id is None:
+            self._new_id = uuid4()
+        return self._new_id
 
 
 Body = Callable[Concatenate[C, Call[S], P], R]
@@ -182,13 +182,23 @@ def _declare(
         PERMISSIONS[name] = permission
         decide: Callable[..., R] = body  # called with the arguments by name
 
-        def run(core: C, actor: Actor, values: dict[str, Any]) -> R:
-            uow = core._uow
-            context = {
-                field: _shown(_attribute(values[argument], path))
-                for field, (argument, path) in shown.items()
-                if values.get(argument) is not None
-            }
+        shown_fields = tuple((field, argument, path) for field, (argument, path) in shown.items())
+        checked = tuple(checks.items())
+
+        @guarded
+        @functools.wraps(body)
+        def method(core: C, *args: Any, **kwargs: Any) -> R:
+            values = bind(args, kwargs)
+            actor = inputs.actor(values.pop("actor"))
+            for argument, check in checked:
+                values[argument] = check(argument, values[argument])
+            if together is not None:
+                together(values)
+            context: dict[str, Any] = {}
+            for field, argument, path in shown_fields:
+                value = values.get(argument)
+                if value is not None:
+                    context[field] = _shown(_attribute(value, path) if path else value)
             call: Call[Any] = Call(core, actor, None, context)
 
             def attempt() -> R:
@@ -203,19 +213,9 @@ def _declare(
             if kind == "read":
                 with core._read(name, actor, **context) as call.context:
                     return attempt()
+            uow = core._uow
             with uow.command(name, actor, **context) as call.context:
                 return uow.retrying(attempt)
-
-        @guarded
-        @functools.wraps(body)
-        def method(core: C, *args: Any, **kwargs: Any) -> R:
-            values = bind(args, kwargs)
-            actor = inputs.actor(values.pop("actor"))
-            for argument, check in checks.items():
-                values[argument] = check(argument, values[argument])
-            if together is not None:
-                together(values)
-            return run(core, actor, values)
 
         method.__signature__ = public  # type: ignore[attr-defined]
         del method.__wrapped__  # type: ignore[attr-defined]  # help() shows the public signature
@@ -234,13 +234,17 @@ def _log_field(entry: str) -> tuple[str, tuple[str, tuple[str, ...]]]:
 
 def _shown(value: object) -> object:
     """How a log line holds an argument: numbers and text as they are, ids and dates as text."""
-    return value if isinstance(value, int | str) else str(value)
+    kind = type(value)
+    return value if kind is str or kind is int or isinstance(value, int | str) else str(value)
 
 
 def _attribute(value: object, path: tuple[str, ...]) -> object:
     for name in path:
         value = getattr(value, name)
     return value
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -250,19 +254,47 @@ class _Binder:
     signature: inspect.Signature
     names: tuple[str, ...]
     positional: int
+    #: Names a keyword may give; empty when the signature takes ``*args`` or ``**kwargs``.
+    by_keyword: frozenset[str]
+    defaults: Mapping[str, Any]
 
     def __call__(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        # Most calls pass every argument by position: no need to ask inspect.
-        if not kwargs and len(args) == self.positional == len(self.names):
+        # Every command call passes through here: bind the plain cases without inspect,
+        # which costs more than the rest of the guard. Anything unusual (too many or
+        # missing arguments, a name twice) goes to inspect, which raises Python's TypeError.
+        if not kwargs and len(args) == len(self.names) == self.positional:
             return dict(zip(self.names, args, strict=True))
+        if len(args) <= self.positional and self.by_keyword:
+            values = dict(zip(self.names, args, strict=False))
+            if kwargs.keys() <= self.by_keyword and not kwargs.keys() & values.keys():
+                values.update(kwargs)
+                if len(values) == len(self.names) or self._filled(values):
+                    return values
         bound = self.signature.bind(None, *args, **kwargs)
         bound.apply_defaults()
         values = dict(bound.arguments)
         del values[next(iter(values))]  # self
         return values
 
+    def _filled(self, values: dict[str, Any]) -> bool:
+        for name in self.names:
+            if name not in values:
+                default = self.defaults.get(name, _MISSING)
+                if default is _MISSING:
+                    return False
+                values[name] = default
+        return True
+
 
 def _binder(public: inspect.Signature) -> _Binder:
     arguments = list(public.parameters.values())[1:]
     positional = [p for p in arguments if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return _Binder(public, tuple(p.name for p in arguments), len(positional))
+    plain = all(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in arguments)
+    by_keyword = frozenset(p.name for p in arguments if p.kind != p.POSITIONAL_ONLY)
+    return _Binder(
+        public,
+        tuple(p.name for p in arguments),
+        len(positional),
+        by_keyword if plain else frozenset(),
+        {p.name: p.default for p in arguments if p.default is not p.empty},
+    )
