@@ -6,7 +6,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 from uuid import UUID
 
 from ledger import _validate
@@ -27,6 +27,8 @@ __all__ = [
     "CreditStatement",
     "Customer",
     "DownloadLink",
+    "FeedItem",
+    "FeedPage",
     "OrderStatus",
     "Product",
     "ProductKind",
@@ -231,6 +233,9 @@ class CreditLine(JSONReady):
     amount: Money
     issued_at: datetime
     reason: CreditReason
+    #: Stable and unique: the id of this credit's ``credit.issued`` feed item (SPEC §9), so
+    #: two equal credits at the same instant stay two. None only on a line built by hand.
+    credit_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +273,28 @@ class RefundRequest(JSONReady):
     def state(self) -> RefundStatus:
         """The same as ``status`` (R10 lists "refund requests and their state")."""
         return self.status
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem(JSONReady):
+    """One event of the integration feed (SPEC §9); ``data`` per type is in docs/feed/."""
+
+    id: str
+    type: str
+    occurred_at: datetime
+    partner_id: str
+    tenant_id: UUID | None
+    order_id: UUID | None
+    data: dict[str, Any]
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage(JSONReady):
+    """Items in log order; pass ``next_cursor`` back as ``after=`` for the next page."""
+
+    items: tuple[FeedItem, ...]
+    next_cursor: str
 
 
 ViewsMode = Literal["inline", "follower"]

@@ -49,6 +49,10 @@ def test_r18a_rebuilt_views_equal_the_live_views(led: Ledger, clock: ManualClock
         "ledger_credits": 1,
         "ledger_refunds": 0,
         "ledger_customers": 1,
+        # A registration, 2 purchases, 2 access records, a cancellation and its credit
+        # and revocation; the owners of the tenant and the two orders.
+        "ledger_feed": 8,
+        "ledger_feed_owners": 3,
     }
 
 

@@ -60,6 +60,7 @@ def test_the_builder_makes_what_the_public_constructor_makes() -> None:
         "amount": Money("1.50", "EUR"),
         "issued_at": at,
         "reason": "refund",
+        "credit_id": "0b6c2b52-4b8f-5b3c-9a51-2f3d4e5f6a7b",
     }
     assert trusted.builder(CreditLine)(**line) == CreditLine(**line)  # type: ignore[arg-type]
     with pytest.raises(TypeError):  # every field, by name: a reordered class cannot mix them up

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from ledger import logs
 from ledger.application import wiring
 from ledger.application.customers import CustomerCommands
+from ledger.application.feed import FeedQueries
 from ledger.application.licences import LicenceCommands
 from ledger.application.orders import OrderCommands
 from ledger.application.queries import ViewQueries
@@ -38,7 +39,7 @@ from ledger.errors import ConfigurationError, InvalidInput, LedgerError
 from ledger.faults import guarded, is_store_fault
 from ledger.logging import default_logger
 from ledger.policies.cancellation import CancellationPolicy
-from ledger.projections import customer_list
+from ledger.projections import backfill
 from ledger.projections.rebuild import rebuild_live_views
 from ledger.values import ViewsMode
 
@@ -70,7 +71,13 @@ def _system_clock() -> datetime:
 
 
 class Ledger(
-    CustomerCommands, OrderCommands, LicenceCommands, RefundCommands, ViewQueries, ViewsControl
+    CustomerCommands,
+    OrderCommands,
+    LicenceCommands,
+    RefundCommands,
+    ViewQueries,
+    FeedQueries,
+    ViewsControl,
 ):
     """Commands and queries of the public API. Open with `Ledger.open`; close, or use ``with``."""
 
@@ -178,20 +185,22 @@ class Ledger(
         return ledger
 
     def _fill_new_views(self) -> None:
-        """Views built by a release without the customer list: rebuild them once, from the log.
+        """Views built by a release without the customer list or the feed: rebuild them
+        once, from the log.
 
         Until the rebuild commits, the first registration still has no row, so a
         rebuild cut short (a crash, a kill) is done again at the next open.
         """
         position, _ = self._views.chain_head()
         recorder = self._uow.events.recorder
-        if customer_list.missing_history(self._query, recorder, position):
+        missing = backfill.missing_history(self._query, recorder, position)
+        if missing is not None:
             logs.emit(
                 self._uow.log,
                 "warning",
                 "ledger.views_upgrade",
                 position=position,
-                reason="views built before the customer list: rebuilding them from the log once",
+                reason=f"views built before {missing}: rebuilding them from the log once",
             )
             built = rebuild_live_views(self._uow.events, self._views, self._updater.trust)
             self._updater.failure = built.failure

@@ -11,6 +11,7 @@ from typing import IO, Any
 from eventsourcing.persistence import Notification
 
 from ledger import _validate
+from ledger._json import json_value
 from ledger.audit.chain import AuditDigest, Verification, parse_digest, verify_rows
 from ledger.audit.export import (
     EVENT_COLUMNS,
@@ -28,7 +29,7 @@ from ledger.logs import logged
 from ledger.money import stored_minor_units
 from ledger.projections import activity_log, monthly_credits, software_list
 from ledger.projections.replay import Progress, notifications
-from ledger.projections.sql import timestamp
+from ledger.projections.sql import parse_timestamp, timestamp
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
 from ledger.sealing import GENESIS
@@ -54,6 +55,7 @@ CREDIT_COLUMNS = (
     "currency",
     "issued_at",
     "reason",
+    "credit_id",
 )
 SOFTWARE_COLUMNS = (
     "order_id",
@@ -288,8 +290,10 @@ class Audit:
                 "tenant_id": row["tenant_id"],
                 "amount": str(stored_minor_units(row["amount_minor"], row["currency"]).amount),
                 "currency": row["currency"],
-                "issued_at": row["issued_at"],
+                # The same text as `CreditLine.to_dict()` gives.
+                "issued_at": json_value(parse_timestamp(row["issued_at"])),
                 "reason": row["reason"],
+                "credit_id": row["credit_id"],
             }
             for row in monthly_credits.stream(self._views.query, month, partner)
         )

@@ -41,6 +41,8 @@ VIEW_KEYS = {
     "ledger_credits": ("position", True),
     "ledger_refunds": ("refund_id", False),
     "ledger_customers": ("registration", False),
+    "ledger_feed": ("position", True),
+    "ledger_feed_owners": ("stream_id", False),
 }
 PAGE = 2000
 MAX_DIFFERENCES = 50

@@ -13,7 +13,18 @@ import structlog
 import typer
 from typer.core import TyperGroup
 
-from ledger.cli import audit, customers, demo, licences, orders, parse, refunds, reports, views
+from ledger.cli import (
+    audit,
+    customers,
+    demo,
+    feed,
+    licences,
+    orders,
+    parse,
+    refunds,
+    reports,
+    views,
+)
 from ledger.cli.errors import USAGE
 from ledger.cli.render import FORMATS
 from ledger.cli.settings import Settings
@@ -93,6 +104,7 @@ app.command("software")(reports.software)
 app.command("activity")(reports.activity)
 app.command("credits")(reports.credits)
 app.command("kms-deadline")(reports.kms_deadline)
+app.command("feed")(feed.feed)
 app.add_typer(views.app, name="views")
 app.add_typer(audit.app, name="audit")
 

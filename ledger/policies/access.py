@@ -130,6 +130,10 @@ MONTHLY_CREDITS = Permission(
 )
 
 
+#: SPEC §9: the billing roles read their partner's integration feed.
+FEED = Permission("read the integration feed", partner_roles=MONTHLY_CREDITS.partner_roles)
+
+
 def can_see(actor: Actor, partner_id: str, tenant_id: UUID) -> bool:
     """R11: partners see their own customers' things, customers their own tenant's."""
     if actor.is_support:

@@ -29,7 +29,7 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS ledger_customers_by_stream ON {ledger_customers} (stream_id)",
 )
 
-#: The topics that create or add a registration (what `missing_history` looks for).
+#: The topics that create or add a registration (what `backfill` looks for).
 TOPICS = (Tenant.Added.TOPIC, Tenant.Registered.TOPIC)
 
 
@@ -104,19 +104,3 @@ def _stored(row: Any) -> Customer:
     ):
         object.__setattr__(customer, name, value)
     return customer
-
-
-def missing_history(query: Query, recorder: Any, views_position: int) -> bool:
-    """Were the views built before this table? Then its rows for events applied earlier are missing.
-
-    Looks for the first registration in the log (a scan that stops there: near the
-    start of any real log, since every order needs one) and, if the views have
-    applied it, for its row (an indexed read).
-    """
-    if views_position == 0:
-        return False
-    first = recorder.select_notifications(start=None, limit=1, topics=list(TOPICS))
-    if not first or first[0].id > views_position:
-        return False
-    rows = query("SELECT 1 AS found FROM {ledger_customers} WHERE position = ?", (first[0].id,))
-    return not rows

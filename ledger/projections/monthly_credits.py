@@ -56,9 +56,11 @@ def _(event: Order.CreditIssued, position: int) -> list[Statement]:
 
 
 def for_month(query: Query, partner_id: str, month: str) -> CreditStatement:
+    # A credit's id is its feed item's (the same event, the same position).
     rows = query(
-        "SELECT * FROM {ledger_credits} WHERE partner_id = ? AND month = ?"
-        " ORDER BY issued_at, position",
+        "SELECT c.*, f.id AS credit_id FROM {ledger_credits} c"
+        " LEFT JOIN {ledger_feed} f ON f.position = c.position"
+        " WHERE c.partner_id = ? AND c.month = ? ORDER BY c.issued_at, c.position",
         (partner_id, month),
     )
     # Rows this view wrote: built without a second validation (see `trusted`), and
@@ -76,6 +78,7 @@ def for_month(query: Query, partner_id: str, month: str) -> CreditStatement:
                 amount=amounts[minor, currency],
                 issued_at=parse_timestamp(row["issued_at"]),
                 reason=row["reason"],
+                credit_id=row["credit_id"],
             )
         )
     totals = {currency: stored_minor_units(sums[currency], currency) for currency in sorted(sums)}
@@ -90,15 +93,17 @@ def stream(
 ) -> Iterator[Row]:
     """The month's credit rows in log order, a page at a time (exports)."""
     position = 0
-    partner_clause = "" if partner_id is None else " AND partner_id = ?"
+    partner_clause = "" if partner_id is None else " AND c.partner_id = ?"
     while True:
         params: tuple[object, ...] = (month, position)
         if partner_id is not None:
             params += (partner_id,)
         rows = query(
-            "SELECT * FROM {ledger_credits} WHERE month = ? AND position > ?"
+            "SELECT c.*, f.id AS credit_id FROM {ledger_credits} c"
+            " LEFT JOIN {ledger_feed} f ON f.position = c.position"
+            " WHERE c.month = ? AND c.position > ?"
             + partner_clause
-            + f" ORDER BY position LIMIT {page}",
+            + f" ORDER BY c.position LIMIT {page}",
             params,
         )
         yield from rows

@@ -27,6 +27,8 @@ TABLES = (
     "ledger_credits",
     "ledger_refunds",
     "ledger_customers",
+    "ledger_feed",
+    "ledger_feed_owners",
     "ledger_audit_chain",
 )
 #: Retired indexes, named in DROP INDEX statements (qualified like tables on PostgreSQL).

@@ -27,6 +27,7 @@ from ledger.projections import (
     activity_log,
     audit_chain,
     customer_list,
+    feed,
     monthly_credits,
     refund_requests,
     software_list,
@@ -36,7 +37,7 @@ from ledger.sealing import GENESIS, Step
 
 Handler = Callable[[LedgerEvent, int], list[Statement]]
 
-PROJECTIONS = (software_list, activity_log, monthly_credits, refund_requests, customer_list)
+PROJECTIONS = (software_list, activity_log, monthly_credits, refund_requests, customer_list, feed)
 HANDLERS: tuple[Handler, ...] = tuple(p.handle for p in PROJECTIONS)
 VIEW_DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement in p.DDL)
 DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL

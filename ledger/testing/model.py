@@ -25,6 +25,7 @@ from ledger.errors import (
 )
 from ledger.money import Money
 from ledger.policies.cancellation import CancellationPolicy
+from ledger.projections.feed import item_id as feed_item_id
 from ledger.values import (
     AccessAction,
     ActivityEntry,
@@ -159,6 +160,9 @@ class ModelOrder:
     credited_minor: int = 0
     revoked: bool = False
     key: str | None = None
+    #: Events in the order's stream: Purchased, then Cancelled and CreditIssued, or a
+    #: CreditIssued per approved refund (a credit's id is derived from its version).
+    events: int = 1
 
     @property
     def total(self) -> Money:
@@ -259,7 +263,9 @@ class ReferenceModel:
 
     def credit(self, order: ModelOrder, amount: Money, now: datetime, reason: CreditReason) -> None:
         order.credited_minor += amount.minor_units
-        line = CreditLine(order.order_id, order.tenant_id, amount, now, reason)
+        order.events += 2 if reason == "cancellation" else 1
+        credit_id = feed_item_id(order.order_id, order.events)
+        line = CreditLine(order.order_id, order.tenant_id, amount, now, reason, credit_id)
         self.credits.append(_Credit(order.partner_id, line))
 
     # -- views ---------------------------------------------------------------------------
