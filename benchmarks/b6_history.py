@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from common import postgres_available, quiet_logging
-from datasets import SECRET, Baseline, bulk_load, es_env, store
+from datasets import SECRET, bulk_load, es_read_log, store
 from suite import Row, rate_ratio, show, write_rows
 
 from ledger import Ledger
@@ -64,7 +64,7 @@ def measure(operation: str, url: str) -> dict[str, Any]:
     """Run one operation; its rate and this process's peak RSS."""
     quiet_logging()
     started = time.perf_counter()
-    count = _baseline(url) if operation == "baseline" else _ledger_operation(operation, url)
+    count = es_read_log(url) if operation == "baseline" else _ledger_operation(operation, url)
     elapsed = time.perf_counter() - started
     return {
         "events": count,
@@ -72,22 +72,6 @@ def measure(operation: str, url: str) -> dict[str, Any]:
         "events_per_s": count / elapsed if elapsed else 0.0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-
-
-def _baseline(url: str) -> int:
-    """Bare eventsourcing reading the whole notification log, 500 at a time."""
-    app = Baseline(env=es_env(url))
-    count, position = 0, 0
-    while True:
-        batch = app.recorder.select_notifications(
-            start=position, limit=500, inclusive_of_start=False
-        )
-        if not batch:
-            break
-        count += len(batch)
-        position = batch[-1].id
-    app.close()
-    return count
 
 
 def _ledger_operation(operation: str, url: str) -> int:

@@ -164,6 +164,23 @@ def es_env(url: str) -> dict[str, str]:
     return postgres_es_env(url.split("schema=")[1])
 
 
+def es_read_log(url: str) -> int:
+    """Bare eventsourcing reading the whole notification log, 500 at a time, decoding
+    nothing: the floor for anything that reads the whole history. Returns how many."""
+    app = Baseline(env=es_env(url))
+    count, position = 0, 0
+    while True:
+        batch = app.recorder.select_notifications(
+            start=position, limit=500, inclusive_of_start=False
+        )
+        if not batch:
+            break
+        count += len(batch)
+        position = batch[-1].id
+    app.close()
+    return count
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values) or [float("nan")]
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

@@ -44,6 +44,7 @@ PARTS = {
     "B4": "b4_lag",
     "B5": "b5_writers",
     "B6": "b6_history",
+    "B7": "b7_feed",
     "SM": "bench_state_machine",
 }
 EXTRA_PARTS = ("SM",)

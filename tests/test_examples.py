@@ -96,3 +96,13 @@ def test_compliance_example_verifies_offline_and_replays_a_past_date(tmp_path: P
     )
     assert "'Visio Plan 2': 'cancelled'" in out
     assert "the log says who exported: ida@audit-firm, 10 events" in out
+
+
+def test_feed_to_invoicing_example_invoices_each_item_once_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    output = _run("feed_to_invoicing.py", str(tmp_path), cwd=tmp_path)
+    assert "first sync: 2 invoice lines" in output
+    assert "after a restart and a cancellation: 1 new invoice line" in output
+    assert "nothing new: 0 invoice lines" in output
+    assert re.search(r"credit\.issued\s+-498\.00 EUR", output)
