@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 
 from ledger import FeedItem, Ledger, Role
+from ledger.aggregates.base import LEDGER_NAMESPACE
 from ledger.errors import AccessDenied, InvalidInput
+from ledger.projections.feed import item_id
 from ledger.testing import ManualClock
 from tests.support import AGENT, add_tenant, buy, customer_admin, eur, partner, support
 
@@ -199,3 +203,11 @@ def test_views_built_before_the_feed_are_rebuilt_once(durable_url: str) -> None:
                 cursor.execute(views.dialect.render(f"DELETE FROM {table}"), ())
     with Ledger.open(durable_url, secret_key=key) as led:
         assert everything(led) == expected
+
+
+def test_item_ids_are_version_5_uuids_of_the_stream_and_version() -> None:
+    stream = UUID("6b1f3c2a-0d4e-4b8a-9c1e-2f3a4b5c6d7e")
+    name = LEDGER_NAMESPACE.bytes + b"feed" + stream.bytes + (3).to_bytes(8, "big")
+    expected = UUID(bytes=hashlib.sha1(name, usedforsecurity=False).digest()[:16], version=5)
+    assert item_id(stream, 3) == str(expected)
+    assert item_id(stream, 3) != item_id(stream, 4)
