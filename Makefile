@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,cli]"
+	$(BIN)/python -m pip install --quiet -e ".[test,cli,webhooks]"
 	touch $(STAMP)
 
 # A fresh SQLite store each time: `ledger demo` refuses a store that holds events.

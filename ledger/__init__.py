@@ -25,6 +25,7 @@ from ledger.values import (
     RefundRequest,
     Role,
     SoftwareItem,
+    WebhookEndpoint,
 )
 
 __all__ = [
@@ -46,5 +47,6 @@ __all__ = [
     "RefundRequest",
     "Role",
     "SoftwareItem",
+    "WebhookEndpoint",
     "kms_migration_deadline",
 ]

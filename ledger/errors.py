@@ -10,7 +10,8 @@
     ├── AccessDenied                         R11: visible, but this actor may not do that
     ├── OrderNotFound                        R11: does not exist, or not visible to this actor
     │   ├── CustomerNotFound
-    │   └── RefundNotFound
+    │   ├── RefundNotFound
+    │   └── WebhookNotFound
     ├── CustomerConflict                     this partner registered the tenant with other details
     ├── MarketUnavailable                    R1
     ├── KmsNotAllowed                        R3
@@ -25,7 +26,7 @@
     ├── ProjectionError                      R15: the views stop at an event that cannot be applied
     └── ViewsBehind                          §6: a follower has not applied this Ledger's write yet
 
-`CustomerNotFound` and `RefundNotFound` are `OrderNotFound`s so that a caller
+`CustomerNotFound`, `RefundNotFound` and `WebhookNotFound` are `OrderNotFound`s so that a caller
 that treats "not visible" uniformly needs a single ``except`` clause.
 """
 
@@ -77,6 +78,10 @@ class CustomerNotFound(OrderNotFound):
 
 class RefundNotFound(OrderNotFound):
     """The refund request does not exist, or the actor may not see it."""
+
+
+class WebhookNotFound(OrderNotFound):
+    """The webhook endpoint does not exist, was removed, or is another partner's."""
 
 
 class CustomerConflict(LedgerError):

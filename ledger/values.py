@@ -36,6 +36,7 @@ __all__ = [
     "RefundStatus",
     "Role",
     "SoftwareItem",
+    "WebhookEndpoint",
 ]
 
 #: Where an order's life stands in the software list.
@@ -295,6 +296,21 @@ class FeedPage(JSONReady):
 
     items: tuple[FeedItem, ...]
     next_cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint(JSONReady):
+    """Where a partner's feed items are POSTed, signed (SPEC §9). ``types`` None: every type.
+
+    ``secret`` (``whsec_...``, the Standard Webhooks signing secret) is shown once, in
+    what `Ledger.add_webhook` returns; listed endpoints have None there.
+    """
+
+    id: UUID
+    url: str
+    types: tuple[str, ...] | None
+    created_at: datetime
+    secret: str | None = field(default=None, repr=False)
 
 
 ViewsMode = Literal["inline", "follower"]

@@ -25,6 +25,7 @@ import structlog
 from psycopg import sql
 
 from ledger import Ledger
+from ledger.application.webhooks import secret_bytes
 from tests.support import (
     QUIET,
     ManualClock,
@@ -100,6 +101,10 @@ def make_history(
                     contact_phone="+31 20 123 4567",
                 )
                 led.resolve_refund(support(), refund, approve=True)
+                hook = led.add_webhook(AGENT, "https://billing.example/hooks")
+                assert hook.secret is not None
+                secrets[f"webhook secret {len(secrets)}"] = hook.secret
+                secrets[f"webhook signing key {len(secrets)}"] = secret_bytes(hook.secret)
                 for n, data_key in enumerate(led._vault._cache.values()):
                     secrets[f"data key {n} ({len(secrets)})"] = data_key
                 if "previous_keys" in key_set:

@@ -37,6 +37,7 @@ LAYERS = (
     {"projections"},
     {"audit"},
     {"application"},
+    {"webhooks"},
     {"testing", "cli"},
 )
 

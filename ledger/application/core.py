@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger import logs
-from ledger.aggregates import Licence, Order, Refund, Tenant
+from ledger.aggregates import Licence, Order, Refund, Tenant, Webhook
 from ledger.application.commands import Sight
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.errors import (
@@ -22,6 +22,7 @@ from ledger.errors import (
     ProjectionError,
     RefundNotFound,
     ViewsBehind,
+    WebhookNotFound,
 )
 from ledger.keys import KeyVault
 from ledger.policies import access
@@ -157,6 +158,13 @@ class LedgerCore:
             raise RefundNotFound(f"refund request {refund_id} not found")
         return refund
 
+    def _visible_webhook(self, actor: Actor, endpoint_id: UUID) -> Webhook:
+        """The partner's own endpoint while it is in force (else not found, R11)."""
+        webhook = self._uow.get(endpoint_id, Webhook)
+        if webhook is None or webhook.partner_id != actor.partner_id or webhook.removed_at:
+            raise WebhookNotFound(f"webhook endpoint {endpoint_id} not found")
+        return webhook
+
     def _visible_tenant(self, actor: Actor, tenant_id: UUID) -> Tenant:
         """The tenant, if the actor's partner registered it (or it is the actor's own).
 
@@ -180,3 +188,4 @@ LICENCE = Sight("order_id", LedgerCore._visible_licence)
 ORDER_AND_LICENCE = Sight("order_id", LedgerCore._visible_order_and_licence)
 REFUND = Sight("refund_id", LedgerCore._visible_refund)
 TENANT = Sight("tenant_id", LedgerCore._visible_tenant)
+WEBHOOK = Sight("endpoint_id", LedgerCore._visible_webhook)

@@ -33,6 +33,7 @@ from ledger.application.refunds import RefundCommands
 from ledger.application.seal import establish_trust
 from ledger.application.unit_of_work import Clock, UnitOfWork, read_clock
 from ledger.application.views import ViewsControl
+from ledger.application.webhooks import WebhookCommands
 from ledger.application.wiring import Parts
 from ledger.audit import Audit
 from ledger.errors import ConfigurationError, InvalidInput, LedgerError
@@ -77,6 +78,7 @@ class Ledger(
     RefundCommands,
     ViewQueries,
     FeedQueries,
+    WebhookCommands,
     ViewsControl,
 ):
     """Commands and queries of the public API. Open with `Ledger.open`; close, or use ``with``."""

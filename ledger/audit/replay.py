@@ -43,6 +43,7 @@ VIEW_KEYS = {
     "ledger_customers": ("registration", False),
     "ledger_feed": ("position", True),
     "ledger_feed_owners": ("stream_id", False),
+    "ledger_webhooks": ("endpoint_id", False),
 }
 PAGE = 2000
 MAX_DIFFERENCES = 50

@@ -24,6 +24,7 @@ from ledger.cli import (
     refunds,
     reports,
     views,
+    webhooks,
 )
 from ledger.cli.errors import USAGE
 from ledger.cli.render import FORMATS
@@ -107,6 +108,7 @@ app.command("kms-deadline")(reports.kms_deadline)
 app.command("feed")(feed.feed)
 app.add_typer(views.app, name="views")
 app.add_typer(audit.app, name="audit")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 @app.callback()

@@ -132,6 +132,8 @@ MONTHLY_CREDITS = Permission(
 
 #: SPEC §9: the billing roles read their partner's integration feed.
 FEED = Permission("read the integration feed", partner_roles=MONTHLY_CREDITS.partner_roles)
+#: SPEC §9: webhook endpoints receive the same items, so the same roles manage them.
+MANAGE_WEBHOOKS = Permission("manage webhook endpoints", partner_roles=FEED.partner_roles)
 
 
 def can_see(actor: Actor, partner_id: str, tenant_id: UUID) -> bool:

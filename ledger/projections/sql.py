@@ -29,6 +29,7 @@ TABLES = (
     "ledger_customers",
     "ledger_feed",
     "ledger_feed_owners",
+    "ledger_webhooks",
     "ledger_audit_chain",
 )
 #: Retired indexes, named in DROP INDEX statements (qualified like tables on PostgreSQL).

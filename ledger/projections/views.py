@@ -31,13 +31,22 @@ from ledger.projections import (
     monthly_credits,
     refund_requests,
     software_list,
+    webhooks,
 )
 from ledger.projections.sql import TABLES, Dialect, Params, Row, Statement, execute_all
 from ledger.sealing import GENESIS, Step
 
 Handler = Callable[[LedgerEvent, int], list[Statement]]
 
-PROJECTIONS = (software_list, activity_log, monthly_credits, refund_requests, customer_list, feed)
+PROJECTIONS = (
+    software_list,
+    activity_log,
+    monthly_credits,
+    refund_requests,
+    customer_list,
+    feed,
+    webhooks,
+)
 HANDLERS: tuple[Handler, ...] = tuple(p.handle for p in PROJECTIONS)
 VIEW_DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement in p.DDL)
 DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL
