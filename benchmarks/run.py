@@ -45,6 +45,7 @@ PARTS = {
     "B5": "b5_writers",
     "B6": "b6_history",
     "B7": "b7_feed",
+    "B8": "b8_webhooks",
     "SM": "bench_state_machine",
 }
 EXTRA_PARTS = ("SM",)

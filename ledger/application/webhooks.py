@@ -73,18 +73,16 @@ class WebhookCommands(LedgerCore):
         """Register an endpoint for the actor's partner; its ``secret`` is shown only here."""
         endpoint_id, secret, now = call.new_id(), new_secret(), call.now()
         wanted = None if types is None else tuple(types)
-        sealed = self._vault.seal(endpoint_id, secret)
-        self._uow.save(
-            Webhook.add(
-                endpoint_id=endpoint_id,
-                partner_id=call.partner_id,
-                url=url,
-                types=wanted,
-                secret_ciphertext=sealed,
-                user=call.user,
-                now=now,
-            )
+        webhook = Webhook.add(
+            endpoint_id=endpoint_id,
+            partner_id=call.partner_id,
+            url=url,
+            types=wanted,
+            secret_ciphertext=self._vault.seal(endpoint_id, secret),
+            user=call.user,
+            now=now,
         )
+        self._uow.save(webhook)
         call.context["endpoint_id"] = str(endpoint_id)
         return WebhookEndpoint(endpoint_id, url, wanted, now, secret)
 

@@ -71,7 +71,7 @@ def remove(
 def deliver(
     ctx: typer.Context,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 10.0,
-    poll: Annotated[float, typer.Option(help="Seconds between looks for new items.")] = 0.5,
+    poll: Annotated[float, typer.Option(help="Seconds between looks for new items.")] = 0.1,
     lease: Annotated[
         float, typer.Option(help="Seconds an endpoint stays this deliverer's without renewal.")
     ] = 30.0,

@@ -71,6 +71,9 @@ class DeliveryStatus(JSONReady):
         }
 
 
+#: Items read ahead per endpoint (delivered one at a time, in order).
+_PAGE = 100
+
 _STATUS_FIELDS = [f.name for f in fields(DeliveryStatus)]
 
 
@@ -90,7 +93,7 @@ class Deliverer:
         ledger: Ledger | None = None,
         secret_key: Any = None,
         timeout: float = 10.0,
-        poll_interval: float = 0.5,
+        poll_interval: float = 0.1,
         backoff: Backoff | None = None,
         lease_seconds: float = 30.0,
         name: str | None = None,
@@ -159,8 +162,15 @@ class Deliverer:
 
     def _serve(self, endpoint: Endpoint, removed: threading.Event) -> None:
         key = str(endpoint.id)
-        client = httpx.Client(timeout=self.timeout, transport=self._transport)
         renewed = time.time()
+        state = self._deliveries.state(key)
+        if state is None or state.lease_owner != self.name:
+            return
+        client = httpx.Client(timeout=self.timeout, transport=self._transport)
+        # This deliverer holds the lease: nobody else moves the position, so it is kept
+        # here and the next items are read a page at a time.
+        position, attempts, retry_at = state.position, state.attempts, state.next_attempt_at
+        waiting: list[FeedItem] = []
         try:
             while not self._stop.is_set() and not removed.is_set():
                 now = time.time()
@@ -168,26 +178,28 @@ class Deliverer:
                     if not self._deliveries.claim(key, self.name, now, self.lease_seconds):
                         return  # the lease lapsed and another deliverer has it
                     renewed = now
-                state = self._deliveries.state(key)
-                if state is None or state.lease_owner != self.name:
-                    return
-                if state.next_attempt_at > now:
-                    self._stop.wait(min(state.next_attempt_at - now, self.poll_interval))
+                if retry_at > now:
+                    self._stop.wait(min(retry_at - now, self.poll_interval))
                     continue
-                item = self._source.next_item(endpoint, state.position)
-                if item is None:
-                    self._stop.wait(self.poll_interval)
-                    continue
+                if not waiting:
+                    waiting = self._source.next_items(endpoint, position, _PAGE)
+                    if not waiting:
+                        self._stop.wait(self.poll_interval)
+                        continue
+                item = waiting[0]
                 error = self._post(client, endpoint, item)
-                position = int(item.cursor.removeprefix("v1."))
                 if error is None:
+                    delivered = int(item.cursor.removeprefix("v1."))
                     if not self._deliveries.delivered(
-                        key, self.name, state.position, position, time.time()
+                        key, self.name, position, delivered, time.time()
                     ):
                         return
+                    position, attempts, retry_at = delivered, 0, 0.0
+                    waiting.pop(0)
                     self._log("info", "ledger.webhook_delivered", endpoint, item)
                 else:
-                    retry_at = time.time() + self.backoff.delay(state.attempts + 1)
+                    attempts += 1
+                    retry_at = time.time() + self.backoff.delay(attempts)
                     self._deliveries.failed(key, self.name, error, retry_at)
                     self._log("warning", "ledger.webhook_failed", endpoint, item, error=error)
         finally:

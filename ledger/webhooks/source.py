@@ -48,9 +48,9 @@ class Source:
             )
         return found
 
-    def next_item(self, endpoint: Endpoint, after: int) -> FeedItem | None:
-        items = feed.page(self._led._views_ready(), endpoint.partner_id, after, 1, endpoint.types)
-        return items[0] if items else None
+    def next_items(self, endpoint: Endpoint, after: int, limit: int) -> list[FeedItem]:
+        query = self._led._views_ready()
+        return list(feed.page(query, endpoint.partner_id, after, limit, endpoint.types))
 
     def pending(self, endpoint: Endpoint, after: int) -> tuple[int, float]:
         """How many items wait for the endpoint, and for how many seconds the oldest has."""
