@@ -52,6 +52,7 @@ HANDLING: dict[type[e.LedgerError], Handling] = {
     e.InvalidInput: Handling("reject", "the PO is malformed; InvalidInput.field names what"),
     e.CustomerNotFound: Handling("reject", "the customer is not registered with us"),
     e.RefundNotFound: Handling("reject", "no such refund request"),
+    e.WebhookNotFound: Handling("reject", "no such webhook endpoint (or removed)"),
     e.OrderNotFound: Handling("reject", "no such order (or not ours)"),
     e.AccessDenied: Handling("escalate", "our service account lacks a role"),
     e.CustomerConflict: Handling("escalate", "the customer's details changed: fix master data"),
@@ -216,6 +217,7 @@ def november(billing: Billing, clock: Clock) -> None:
     attempt("cancel PO-1007", lambda: led.cancel(SERVICE, billing.orders["PO-1007"]))
     attempt("licence key of PO-1002", lambda: led.view_key(SERVICE, project))
     attempt("status of an unknown order", lambda: led.cancellation_status(SERVICE, UUID(int=1)))
+    attempt("remove an unknown webhook endpoint", lambda: led.remove_webhook(SERVICE, UUID(int=2)))
     reporting = Actor(user="reporting", roles={Role.REFERRAL_ADMIN}, partner_id="P1")
     attempt("credits read by a referral admin", lambda: led.monthly_credits(reporting, "2026-11"))
     billing.refund("PO-1001", "ten seats unused", Money("249.00", "EUR"))

@@ -23,7 +23,7 @@ from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 import psycopg
 
-from ledger.errors import ConfigurationError, InvalidInput
+from ledger.errors import ConfigurationError, InvalidInput, StoreUnavailable
 
 __all__ = ["Migration", "Store", "parse_store_url", "schema_migration"]
 
@@ -293,6 +293,11 @@ def schema_migration(
     try:
         conn = psycopg.connect(store.postgres_dsn, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
+        # libpq reports a server that answered and refused (a wrong user, password or
+        # database) as FATAL; anything else is a server not reached (down, refusing
+        # connections, timed out), which may pass.
+        if "FATAL:" not in str(exc):
+            raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
         raise ConfigurationError(f"cannot connect to PostgreSQL: {exc}") from exc
     schema = store.postgres_schema
     with conn:

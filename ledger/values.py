@@ -29,6 +29,7 @@ __all__ = [
     "DownloadLink",
     "FeedItem",
     "FeedPage",
+    "OrderId",
     "OrderStatus",
     "Product",
     "ProductKind",
@@ -311,6 +312,27 @@ class WebhookEndpoint(JSONReady):
     types: tuple[str, ...] | None
     created_at: datetime
     secret: str | None = field(default=None, repr=False)
+
+
+class OrderId(UUID):
+    """What `Ledger.purchase` returns: the order's id (a plain `UUID` in every respect:
+    equal to, and hashed like, the same UUID) that also says whether the call placed the
+    order (``replayed`` False) or found it placed by an earlier call with the same
+    idempotency key (True, R12), which the caller must then not invoice again."""
+
+    __slots__ = ("replayed",)
+    replayed: bool
+
+    def __init__(self, order_id: UUID, *, replayed: bool) -> None:
+        super().__init__(int=order_id.int)
+        object.__setattr__(self, "replayed", replayed)  # UUIDs refuse attribute assignment
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_order_id, (self.int, self.replayed))
+
+
+def _order_id(number: int, replayed: bool) -> OrderId:
+    return OrderId(UUID(int=number), replayed=replayed)
 
 
 ViewsMode = Literal["inline", "follower"]

@@ -297,7 +297,10 @@ class Order(BaseAggregate[UUID]):
     def confirm_replay(self, request_fingerprint: str, idempotency_key: str) -> None:
         """R12: the same key again must carry the same parameters."""
         if request_fingerprint != self.request_fingerprint:
-            raise IdempotencyConflict(f"key {idempotency_key!r} was used with other parameters")
+            raise IdempotencyConflict(
+                f"key {idempotency_key!r} was used with other parameters (order {self.id})",
+                order_id=self.id,
+            )
 
     @property
     def is_cancelled(self) -> bool:
@@ -347,7 +350,12 @@ class Order(BaseAggregate[UUID]):
         `ledger.aggregates.decisions.cancel_order`, which decides for both)."""
         status = self.cancellation_status(now)
         if status.reason == "cancelled":
-            raise AlreadyCancelled(f"order {self.id} was cancelled at {self.cancelled_at}")
+            raise AlreadyCancelled(
+                f"order {self.id} was cancelled at {self.cancelled_at}",
+                order_id=self.id,
+                cancelled_at=self.cancelled_at,
+                credit=self.credited,
+            )
         if status.reason == "not_cancellable":
             raise NotCancellable(f"{self.kind.value} orders cannot be cancelled")
         if not status.cancellable:

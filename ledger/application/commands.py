@@ -91,6 +91,9 @@ class Call(Generic[S]):
     #: 1 for the first attempt, 2 after a racing writer won once, ...
     attempt: int = 0
     _new_id: UUID | None = None
+    #: When an attempt of this call wrote its new aggregate (a purchase: its order), so
+    #: that a later attempt finding it can tell its own lost commit from a replay.
+    wrote_at: datetime | None = None
 
     @property
     def user(self) -> str:

@@ -18,6 +18,7 @@ visibility and role, calls the domain and saves in one write.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -126,7 +127,8 @@ class Ledger(
         views_timeout: float = 5.0,
         audit_key: str | bytes | None = None,
     ) -> Ledger:
-        """Open a store: ``None``/``memory://``, ``sqlite:///path`` or ``postgresql://...``.
+        """Open a store: ``memory://``, ``sqlite:///path`` or ``postgresql://...``; with no
+        ``url``, ``$LEDGER_URL`` (as the ``ledger`` command reads it), else ``memory://``.
 
         Everything is checked before anything is written: the arguments, the
         clock (called once: a naive time, a non-datetime or a time outside
@@ -164,6 +166,8 @@ class Ledger(
             or not 0 <= views_timeout <= 3600
         ):
             raise InvalidInput("views_timeout", "must be a number of seconds in 0..3600")
+        if url is None:
+            url = os.environ.get("LEDGER_URL") or None
         previous = wiring.previous_keys(previous_keys)
         parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key, logger))
         try:

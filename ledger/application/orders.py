@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from ledger import _validate
@@ -15,7 +16,7 @@ from ledger.application.core import ORDER, ORDER_AND_LICENCE, TENANT, LedgerCore
 from ledger.keys import generate_mak
 from ledger.money import Money
 from ledger.policies import access
-from ledger.values import Cancellation, CancellationStatus, Product
+from ledger.values import Cancellation, CancellationStatus, OrderId, Product
 
 __all__ = ["OrderCommands"]
 
@@ -46,16 +47,17 @@ class OrderCommands(LedgerCore):
         unit_price: Money,
         idempotency_key: str | None = None,
         activation: str = "MAK",
-    ) -> UUID:
-        """R3: buy ``quantity`` × ``product`` for a customer; returns the order id."""
+    ) -> OrderId:
+        """R3: buy ``quantity`` × ``product`` for a customer; returns the order id, whose
+        ``replayed`` says whether an earlier call with the same key placed it (R12)."""
         request = OrderRequest(
             tenant_id, product, quantity, unit_price, activation, idempotency_key
         )
         order_id = self._order_id(call, request)
-        if self._replayed(call, order_id, request):
-            return order_id
+        if (placed := self._replayed(call, order_id, request)) is not None:
+            return OrderId(order_id, replayed=placed != call.wrote_at)
         self._place(call, order_id, request)
-        return order_id
+        return OrderId(order_id, replayed=False)
 
     def _place(self, call: Call[Tenant], order_id: UUID, request: OrderRequest) -> None:
         """The order, its licence and its sealed key, in one write (R14: the data key is
@@ -69,8 +71,11 @@ class OrderCommands(LedgerCore):
             policy=self._policy,
             key_ciphertext=sealed.ciphertext,
             user=call.user,
-            now=call.now(),
+            now=(now := call.now()),
         )
+        # Remembered across attempts: if this write's commit is reported lost and the next
+        # attempt finds the order, it is this call's own, not a replay.
+        call.wrote_at = now
         self._uow.save(order, licence, wrapped_keys=[sealed.row])
         self._vault.remember(sealed)
 
@@ -81,17 +86,19 @@ class OrderCommands(LedgerCore):
         call.context["order_id"] = str(order_id)
         return order_id
 
-    def _replayed(self, call: Call[Tenant], order_id: UUID, request: OrderRequest) -> bool:
-        """R12: the order exists already, from an earlier call with the same key (or from
-        an earlier attempt of this call whose commit was reported lost)."""
+    def _replayed(
+        self, call: Call[Tenant], order_id: UUID, request: OrderRequest
+    ) -> datetime | None:
+        """R12: when the order was placed, if it exists already: by an earlier call with the
+        same key, or by an earlier attempt of this call whose commit was reported lost."""
         if request.idempotency_key is None and call.attempt == 1:
-            return False
+            return None
         previous = self._uow.get(order_id, Order)
         if previous is None:
-            return False
+            return None
         previous.confirm_replay(request.fingerprint, request.idempotency_key or "")
         call.context["replayed"] = True
-        return True
+        return previous.purchased_at
 
     @query(access.CANCELLATION_STATUS, sees=ORDER, checks={"order_id": _validate.uuid})
     def cancellation_status(self, call: Call[Order], order_id: UUID) -> CancellationStatus:

@@ -46,7 +46,10 @@ def add(
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """The partner's endpoints in force (never their secrets)."""
+    """The partner's endpoints in force (never their secrets).
+
+    Example: ledger --as bill --role ACCOUNT_ADMIN --partner fabrikam webhooks list
+    """
     settings: Settings = ctx.obj
     with reported():
         actor = settings.actor()
@@ -59,7 +62,10 @@ def remove(
     ctx: typer.Context,
     endpoint: Annotated[UUID, typer.Argument(metavar="ENDPOINT", help="The endpoint's id.")],
 ) -> None:
-    """Stop delivering to an endpoint."""
+    """Stop delivering to an endpoint (what it was sent stays sent).
+
+    Example: ledger webhooks remove 92c756fb-e251-4b48-b0c5-786ecf474303
+    """
     settings: Settings = ctx.obj
     with reported():
         actor = settings.actor()
@@ -87,6 +93,8 @@ def deliver(
     Each endpoint gets its items in log order, one at a time, signed per Standard
     Webhooks; a 2xx acknowledges, anything else is retried with backoff. Needs no
     actor: it delivers what each endpoint's partner registered.
+
+    Example: ledger webhooks deliver --name billing-1
     """
     settings: Settings = ctx.obj
     with settings.open() as led, reported():
@@ -110,7 +118,10 @@ def deliver(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Per endpoint: position, lag in items and seconds, attempts, last error, who serves it."""
+    """Per endpoint: position, lag in items and seconds, attempts, last error, who serves it.
+
+    Example: ledger --format json webhooks status
+    """
     settings: Settings = ctx.obj
     with settings.open() as led, reported():
         deliverer = Deliverer(ledger=led)
