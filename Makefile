@@ -34,7 +34,7 @@ test: lint typecheck unit
 docs: $(STAMP)
 	UPDATE_DOCS=1 $(BIN)/python -m pytest -q tests/test_docs.py
 
-# The benchmark suite (B1–B7 and SM): one table on stdout, JSON in benchmarks/results/.
+# The benchmark suite (B1–B8 and SM): one table on stdout, JSON in benchmarks/results/.
 # The full run loads 1M events per store for B6 (about 16 minutes of it on 2 cores) and more
 # for B3; plan on half an hour or more.
 bench: $(STAMP)

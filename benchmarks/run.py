@@ -1,4 +1,4 @@
-"""The benchmark suite's one entry point: B1–B7 (and the extra part SM), one table, JSON.
+"""The benchmark suite's one entry point: B1–B8 (and the extra part SM), one table, JSON.
 
     .venv/bin/python benchmarks/run.py [--quick] [--only B2 B4 ...] [--stores sqlite ...]
 

@@ -186,7 +186,7 @@ def test_cli_bad_usage_and_unavailable_stores(store: str, tmp_path: Path) -> Non
     assert err.startswith("InvalidInput: url")
     code, _, err = run("--url", "postgresql://nobody@127.0.0.1:1/none", "views", "status")
     assert code == 6
-    assert err.startswith("ConfigurationError")
+    assert err.startswith("StoreUnavailable: cannot reach PostgreSQL")
     assert "\n" not in err.strip()
 
 

@@ -53,6 +53,7 @@ def test_r18a_rebuilt_views_equal_the_live_views(led: Ledger, clock: ManualClock
         # and revocation; the owners of the tenant and the two orders.
         "ledger_feed": 8,
         "ledger_feed_owners": 3,
+        "ledger_webhooks": 0,
     }
 
 
