@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from datetime import timedelta
 from uuid import UUID
@@ -211,3 +212,18 @@ def test_item_ids_are_version_5_uuids_of_the_stream_and_version() -> None:
     expected = UUID(bytes=hashlib.sha1(name, usedforsecurity=False).digest()[:16], version=5)
     assert item_id(stream, 3) == str(expected)
     assert item_id(stream, 3) != item_id(stream, 4)
+
+
+def test_export_credits_gives_each_line_its_credit_id_and_to_dicts_datetime(
+    led: Ledger, clock: ManualClock
+) -> None:
+    a_life(led, clock)
+    months = sorted({item.occurred_at.strftime("%Y-%m") for item in everything(led)})
+    for month in months:
+        lines = [line.to_dict() for line in led.monthly_credits(BILLING, month).lines]
+        exported = io.StringIO()
+        led.audit.export_credits(exported, month, partner_id="P1")
+        rows = [json.loads(line) for line in exported.getvalue().splitlines()]
+        assert [(r["credit_id"], r["issued_at"]) for r in rows] == [
+            (line["credit_id"], line["issued_at"]) for line in lines
+        ]
