@@ -34,10 +34,10 @@ from uuid import UUID
 
 import httpx
 from common import postgres_available, quiet_logging
-from datasets import SECRET, percentile, store
+from datasets import OFFICE, SECRET, percentile, store
 from suite import Row, rate_ratio, show, time_ratio, write_rows
 
-from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
+from ledger import Actor, Customer, Ledger, Money, Role
 from ledger.projections.feed import item_id
 from ledger.webhooks import Deliverer
 
@@ -46,15 +46,6 @@ RATE = 100
 AGENT = Actor(user="ann", roles={Role.ADMIN_AGENT}, partner_id="P1")
 BILLING = Actor(user="bill", roles={Role.ACCOUNT_ADMIN}, partner_id="P1")
 TENANT = UUID("00000000-0000-4000-8000-0000000000b8")
-OFFICE = Product(
-    product_id="DG7GMGF0D7FV",
-    sku_id="0002",
-    title="Office LTSC 2024",
-    kind=ProductKind.PERPETUAL,
-    versions=("2024",),
-    languages=("en-US",),
-    bitness=(64,),
-)
 PRICE = Money("249.00", "EUR")
 
 
