@@ -56,6 +56,8 @@ class DeliveryStatus(JSONReady):
     endpoint_id: uuid.UUID
     partner_id: str
     url: str
+    #: The last position delivered (0: none yet), and the same as a feed cursor.
+    position: int
     cursor: str
     lag_items: int
     lag_seconds: float
@@ -247,6 +249,7 @@ class Deliverer:
                     endpoint_id=endpoint.id,
                     partner_id=endpoint.partner_id,
                     url=endpoint.url,
+                    position=position,
                     cursor=cursor_for(position),
                     lag_items=waiting,
                     lag_seconds=round(age, 3),
