@@ -106,3 +106,11 @@ def test_feed_to_invoicing_example_invoices_each_item_once_across_a_restart(
     assert "after a restart and a cancellation: 1 new invoice line" in output
     assert "nothing new: 0 invoice lines" in output
     assert re.search(r"credit\.issued\s+-498\.00 EUR", output)
+
+
+def test_webhooks_example_verifies_retries_and_invoices_each_item_once(tmp_path: Path) -> None:
+    output = _run("webhooks_to_invoicing.py", cwd=tmp_path)
+    assert "requests received: 4 (the first answered 503, then retried)" in output
+    assert re.search(r"order\.purchased\s+498\.00 EUR", output)
+    assert re.search(r"credit\.issued\s+498\.00 EUR", output)
+    assert "0 items waiting" in output
