@@ -35,8 +35,11 @@ def agent() -> Actor:
 def cancel_outcome(led: Ledger, order_id: UUID) -> str:
     try:
         led.cancel(agent(), order_id)
-    except Exception as error:
-        return type(error).__name__
+    except AlreadyCancelled:
+        return "AlreadyCancelled"
+    except Exception as error:  # unexpected: say why, so that a failure names its cause
+        cause = f" (from {error.__cause__!r})" if error.__cause__ is not None else ""
+        return f"{type(error).__name__}: {error}{cause}"
     return "ok"
 
 
