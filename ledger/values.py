@@ -324,8 +324,10 @@ class OrderId(UUID):
     replayed: bool
 
     def __init__(self, order_id: UUID, *, replayed: bool) -> None:
-        super().__init__(int=order_id.int)
-        object.__setattr__(self, "replayed", replayed)  # UUIDs refuse attribute assignment
+        # UUIDs refuse attribute assignment; the value was a valid UUID already.
+        object.__setattr__(self, "int", order_id.int)
+        object.__setattr__(self, "is_safe", order_id.is_safe)
+        object.__setattr__(self, "replayed", replayed)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_order_id, (self.int, self.replayed))
