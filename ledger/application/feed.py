@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from ledger import _validate
@@ -16,18 +15,13 @@ from ledger.values import FeedPage
 __all__ = ["FeedQueries", "MAX_FEED_PAGE"]
 
 MAX_FEED_PAGE = 1000
-_CURSOR = re.compile(r"v1\.(0|[1-9][0-9]{0,17})")
 
 
 def cursor(field: str, value: object) -> str | None:
     """A cursor this feed handed out, or None (the start of the log)."""
-    if value is not None and not (isinstance(value, str) and _CURSOR.fullmatch(value)):
+    if value is not None and not (isinstance(value, str) and feed.is_cursor(value)):
         raise InvalidInput(field, "must be a cursor this feed returned (next_cursor or an item's)")
     return value
-
-
-def position_of(checked_cursor: str | None) -> int:
-    return 0 if checked_cursor is None else int(checked_cursor.removeprefix("v1."))
 
 
 def limit(field: str, value: object) -> int:
@@ -66,7 +60,7 @@ class FeedQueries(LedgerCore):
         No gaps and no duplicates while other processes write: the feed is read from
         the views, which apply the log in commit order (docs/integration.md).
         """
-        position = position_of(after)
+        position = 0 if after is None else feed.position_of(after)
         items = feed.page(self._views_ready(), call.partner_id, position, limit, types)
         call.context["rows"] = len(items)
         next_cursor = items[-1].cursor if items else feed.cursor_for(position)

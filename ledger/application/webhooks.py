@@ -57,14 +57,10 @@ def endpoint_url(field: str, value: object) -> str:
     return text
 
 
-def endpoint_types(field: str, value: object) -> tuple[str, ...] | None:
-    return feed_types(field, value)
-
-
 class WebhookCommands(LedgerCore):
     @command(
         access.MANAGE_WEBHOOKS,
-        checks={"url": endpoint_url, "types": endpoint_types},
+        checks={"url": endpoint_url, "types": feed_types},
         logged=("url",),
     )
     def add_webhook(

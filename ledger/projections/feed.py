@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
+from datetime import datetime
 from functools import singledispatch
 from typing import Any
 from uuid import UUID
@@ -33,7 +35,16 @@ from ledger.projections import trusted
 from ledger.projections.sql import Query, Statement, parse_timestamp, timestamp
 from ledger.values import FeedItem
 
-__all__ = ["FEED_TYPES", "handle", "item_id", "page"]
+__all__ = [
+    "FEED_TYPES",
+    "cursor_for",
+    "handle",
+    "is_cursor",
+    "item_id",
+    "page",
+    "position_of",
+    "waiting",
+]
 
 #: Every item type, in the order docs/feed/ lists them.
 FEED_TYPES = (
@@ -272,15 +283,9 @@ def page(
     query: Query, partner_id: str, after: int, limit: int, types: Iterable[str] | None
 ) -> tuple[FeedItem, ...]:
     """The partner's items after position ``after``, in log order."""
-    clause, params = "", [partner_id, after]
-    if types is not None:
-        wanted = sorted(set(types))
-        clause = f" AND type IN ({', '.join('?' * len(wanted))})"
-        params += wanted
+    where, params = _selection(partner_id, after, types)
     rows = query(
-        "SELECT * FROM {ledger_feed} WHERE partner_id = ? AND position > ?"
-        + clause
-        + f" ORDER BY position LIMIT {int(limit)}",
+        f"SELECT * FROM {{ledger_feed}} WHERE {where} ORDER BY position LIMIT {int(limit)}",
         params,
     )
     uuids = trusted.UUIDs()
@@ -299,9 +304,49 @@ def page(
     )
 
 
+def waiting(
+    query: Query, partner_id: str, after: int, types: Iterable[str] | None
+) -> tuple[int, datetime | None]:
+    """How many of the partner's items follow position ``after``, and when the first was."""
+    where, params = _selection(partner_id, after, types)
+    rows = query(
+        "SELECT COUNT(*) AS waiting, MIN(occurred_at) AS oldest FROM {ledger_feed}"
+        f" WHERE {where}",
+        params,
+    )
+    count, oldest = int(rows[0]["waiting"]), rows[0]["oldest"]
+    return count, None if oldest is None else parse_timestamp(oldest)
+
+
+def _selection(
+    partner_id: str, after: int, types: Iterable[str] | None
+) -> tuple[str, list[object]]:
+    where, params = "partner_id = ? AND position > ?", [partner_id, after]
+    if types is not None:
+        wanted = sorted(set(types))
+        where += f" AND type IN ({', '.join('?' * len(wanted))})"
+        params += wanted
+    return where, params
+
+
 def cursor_for(position: int) -> str:
     """The opaque cursor of a position (documented as opaque; the form may change)."""
     return f"v1.{position}"
+
+
+def is_cursor(text: str) -> bool:
+    return _CURSOR.fullmatch(text) is not None
+
+
+def position_of(cursor: str) -> int:
+    """The position a cursor this feed made stands for (`is_cursor` checks one)."""
+    match = _CURSOR.fullmatch(cursor)
+    if match is None:
+        raise ValueError(f"not a feed cursor: {cursor!r}")
+    return int(match.group(1))
+
+
+_CURSOR = re.compile(r"v1\.(0|[1-9][0-9]{0,17})")
 
 
 _new_item = trusted.builder(FeedItem)

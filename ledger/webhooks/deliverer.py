@@ -27,7 +27,7 @@ import httpx
 from ledger._json import JSONReady, json_value
 from ledger.application import Ledger
 from ledger.logs import emit
-from ledger.projections.feed import cursor_for
+from ledger.projections.feed import cursor_for, position_of
 from ledger.values import FeedItem
 from ledger.webhooks.deliveries import Deliveries
 from ledger.webhooks.signing import signed_headers
@@ -166,7 +166,9 @@ class Deliverer:
         key = str(endpoint.id)
         renewed = time.time()
         state = self._deliveries.state(key)
-        if state is None or state.lease_owner != self.name:
+        signing_key = self._source.signing_key(endpoint)
+        if state is None or state.lease_owner != self.name or signing_key is None:
+            self._deliveries.release(key, self.name)
             return
         client = httpx.Client(timeout=self.timeout, transport=self._transport)
         # This deliverer holds the lease: nobody else moves the position, so it is kept
@@ -189,9 +191,9 @@ class Deliverer:
                         self._stop.wait(self.poll_interval)
                         continue
                 item = waiting[0]
-                error = self._post(client, endpoint, item)
+                error = self._post(client, endpoint, signing_key, item)
                 if error is None:
-                    delivered = int(item.cursor.removeprefix("v1."))
+                    delivered = position_of(item.cursor)
                     if not self._deliveries.delivered(
                         key, self.name, position, delivered, time.time()
                     ):
@@ -208,10 +210,10 @@ class Deliverer:
             client.close()
             self._deliveries.release(key, self.name)
 
-    def _post(self, client: Any, endpoint: Endpoint, item: FeedItem) -> str | None:
+    def _post(self, client: Any, endpoint: Endpoint, key: bytes, item: FeedItem) -> str | None:
         """None on a 2xx; else what went wrong, in words."""
         body = json.dumps(item.to_dict(), separators=(",", ":")).encode()
-        headers = signed_headers(endpoint.key, item.id, int(time.time()), body)
+        headers = signed_headers(key, item.id, int(time.time()), body)
         try:
             response = client.post(endpoint.url, content=body, headers=headers)
         except httpx.HTTPError as error:

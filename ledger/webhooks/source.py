@@ -1,9 +1,9 @@
-"""What a deliverer reads from the ledger: the endpoints in force (with their secrets),
-the next feed item of each, and how far behind it is."""
+"""What a deliverer reads from the ledger: the endpoints in force, the signing key of one
+it starts serving, the next feed items of each, and how far behind it is."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -11,7 +11,6 @@ from uuid import UUID
 from ledger.aggregates import Webhook
 from ledger.application.webhooks import secret_bytes
 from ledger.projections import feed, webhooks
-from ledger.projections.sql import parse_timestamp
 from ledger.values import FeedItem
 
 if TYPE_CHECKING:
@@ -26,8 +25,6 @@ class Endpoint:
     partner_id: str
     url: str
     types: tuple[str, ...] | None
-    #: The HMAC key of its ``whsec_`` secret: kept in memory only, never logged.
-    key: bytes = field(repr=False)
 
 
 class Source:
@@ -35,18 +32,19 @@ class Source:
         self._led = led
 
     def endpoints(self) -> list[Endpoint]:
-        found = []
-        for partner_id, endpoint in webhooks.active(self._led._views_ready()):
-            webhook = self._led._uow.get(endpoint.id, Webhook)
-            if webhook is None or webhook.removed_at is not None:
-                continue  # removed after the view was read
-            secret = self._led._vault.open(endpoint.id, webhook.secret_ciphertext)
-            found.append(
-                Endpoint(
-                    endpoint.id, partner_id, endpoint.url, endpoint.types, secret_bytes(secret)
-                )
-            )
-        return found
+        """The endpoints in force, from the views (no secret is opened to list them)."""
+        return [
+            Endpoint(endpoint.id, partner_id, endpoint.url, endpoint.types)
+            for partner_id, endpoint in webhooks.active(self._led._views_ready())
+        ]
+
+    def signing_key(self, endpoint: Endpoint) -> bytes | None:
+        """The HMAC key of the endpoint's ``whsec_`` secret (kept in memory only, never
+        logged); None when it was removed after the views were read."""
+        webhook = self._led._uow.get(endpoint.id, Webhook)
+        if webhook is None or webhook.removed_at is not None:
+            return None
+        return secret_bytes(self._led._vault.open(endpoint.id, webhook.secret_ciphertext))
 
     def next_items(self, endpoint: Endpoint, after: int, limit: int) -> list[FeedItem]:
         query = self._led._views_ready()
@@ -54,17 +52,8 @@ class Source:
 
     def pending(self, endpoint: Endpoint, after: int) -> tuple[int, float]:
         """How many items wait for the endpoint, and for how many seconds the oldest has."""
-        clause, params = "", [endpoint.partner_id, after]
-        if endpoint.types is not None:
-            clause = f" AND type IN ({', '.join('?' * len(endpoint.types))})"
-            params += list(endpoint.types)
-        rows = self._led._views_ready()(
-            "SELECT COUNT(*) AS waiting, MIN(occurred_at) AS oldest FROM {ledger_feed}"
-            " WHERE partner_id = ? AND position > ?" + clause,
-            params,
-        )
-        waiting, oldest = int(rows[0]["waiting"]), rows[0]["oldest"]
-        if not waiting or oldest is None:
+        query = self._led._views_ready()
+        count, oldest = feed.waiting(query, endpoint.partner_id, after, endpoint.types)
+        if not count or oldest is None:
             return 0, 0.0
-        age = (datetime.now(UTC) - parse_timestamp(oldest)).total_seconds()
-        return waiting, max(age, 0.0)
+        return count, max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
