@@ -8,6 +8,8 @@ fresh subprocess so that its peak RSS is its own:
   live views that ``audit.rebuild()`` compares with);
 * ``audit.rebuild()`` (replay into scratch views + ordered merge with the live views),
   ``rebuild_views()``, ``audit.verify()`` and ``audit.export_events()`` (JSON lines);
+* an inclusion proof of one order (``prove``): its size and ``verify_proof`` time
+  against bare eventsourcing reading that order's events;
 * baseline: bare eventsourcing reading the same notification log
   (``recorder.select_notifications``, 500 at a time, decoding nothing): the floor for
   anything that reads the whole history.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,27 +35,29 @@ from pathlib import Path
 from typing import Any
 
 from common import postgres_available, quiet_logging
-from datasets import SECRET, bulk_load, es_read_log, store
-from suite import Row, rate_ratio, show, write_rows
+from datasets import SECRET, Baseline, bulk_load, es_env, es_read_log, store
+from suite import Row, rate_ratio, show, time_ratio, write_rows
 
 from ledger import Ledger
+from ledger.audit import verify_proof
 
 HERE = Path(__file__).resolve()
 STORES = ("sqlite", "postgres")
 QUICK_EVENTS = 10_000
 FULL_EVENTS = 1_000_000
-OPERATIONS = ("catch_up", "rebuild", "rebuild_views", "verify", "export")
+OPERATIONS = ("catch_up", "rebuild", "rebuild_views", "verify_events", "verify", "export")
 #: The issue's goals (events/s, peak RSS) where it set one.
 GOALS: dict[str, tuple[str, float, float | None]] = {
     "rebuild": ("≥100k ev/s, <200 MB", 100_000, 200),
-    "verify": ("≥200k ev/s", 200_000, None),
+    "verify_events": ("≥200k ev/s", 200_000, None),
     "export": ("≥100k ev/s", 100_000, None),
 }
 MEASURES = {
     "catch_up": "follower catch-up from 0",
     "rebuild": "audit.rebuild()",
     "rebuild_views": "rebuild_views()",
-    "verify": "audit.verify()",
+    "verify_events": "audit.verify(views=False): seals, chain, Merkle tree, digests",
+    "verify": "audit.verify(): that + key table + every view row",
     "export": "audit.export_events()",
 }
 
@@ -63,6 +68,8 @@ MEASURES = {
 def measure(operation: str, url: str) -> dict[str, Any]:
     """Run one operation; its rate and this process's peak RSS."""
     quiet_logging()
+    if operation == "prove":
+        return measure_proof(url)
     started = time.perf_counter()
     count = es_read_log(url) if operation == "baseline" else _ledger_operation(operation, url)
     elapsed = time.perf_counter() - started
@@ -82,6 +89,8 @@ def _ledger_operation(operation: str, url: str) -> int:
             assert report.matches, report.differences[:3]
         elif operation == "rebuild_views":
             assert led.rebuild_views().position == count
+        elif operation == "verify_events":
+            assert led.audit.verify(views=False).ok
         elif operation == "verify":
             assert led.audit.verify().ok
         elif operation == "export":
@@ -92,6 +101,51 @@ def _ledger_operation(operation: str, url: str) -> int:
         else:
             raise SystemExit(f"unknown operation {operation}")
         return count
+
+
+PROOF_REPEATS = 50
+
+
+def measure_proof(url: str) -> dict[str, Any]:
+    """An inclusion proof of one order (halfway through the log) at this history's size:
+    its JSON size, hashes, the time to make it and to check it offline (median of 50),
+    beside bare eventsourcing reading that order's events."""
+    with Ledger.open(url, secret_key=SECRET, views="follower") as led:
+        recorder = led._uow.events.recorder
+        middle = (recorder.max_notification_id() or 0) // 2
+        purchased = recorder.select_notifications(
+            start=middle, limit=1, topics=["ledger:Order.Purchased.v1"]
+        )[0]
+        order = purchased.originator_id
+        made = []
+        for _ in range(5):
+            started = time.perf_counter()
+            proof = led.audit.prove(order)
+            made.append(time.perf_counter() - started)
+        public_key = led.audit.public_key()
+    text = proof.to_json()
+    checks = []
+    for _ in range(PROOF_REPEATS):
+        started = time.perf_counter()
+        assert verify_proof(text, public_key=public_key).ok
+        checks.append(time.perf_counter() - started)
+    base = Baseline(env=es_env(url))
+    reads = []
+    for _ in range(PROOF_REPEATS):
+        started = time.perf_counter()
+        base.recorder.select_events(order)
+        reads.append(time.perf_counter() - started)
+    base.close()
+    return {
+        "events": len(proof.events),
+        "tree_size": proof.digest.tree_size,
+        "proof_bytes": len(text.encode()),
+        "hashes": sum(len(event.path) for event in proof.events),
+        "prove_ms": statistics.median(made) * 1000,
+        "verify_ms": statistics.median(checks) * 1000,
+        "baseline_read_ms": statistics.median(reads) * 1000,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def in_subprocess(operation: str, url: str) -> dict[str, Any]:
@@ -121,6 +175,7 @@ def measure_store(kind: str, events: int) -> dict[str, Any]:
                 f"B6 {kind}: {operation} {figures[operation]['events_per_s']:,.0f} events/s",
                 flush=True,
             )
+        figures["prove"] = in_subprocess("prove", url)
         return figures
 
 
@@ -157,6 +212,25 @@ def rows_for(kind: str, figures: dict[str, Any]) -> list[Row]:
                 },
             )
         )
+    proof = figures["prove"]
+    rows.append(
+        Row(
+            bench="B6",
+            store=kind,
+            measure=(
+                f"verify_proof of one order ({proof['events']} events, {proof['hashes']} hashes,"
+                f" {proof['proof_bytes']:,} B JSON) at {proof['tree_size']:,} events"
+            ),
+            ledger=proof["verify_ms"],
+            baseline=proof["baseline_read_ms"],
+            baseline_name="es read the order's events",
+            unit="ms",
+            ratio=time_ratio(proof["verify_ms"], proof["baseline_read_ms"]),
+            target="< 5 ms, < 2 KB",
+            met=proof["verify_ms"] < 5 and proof["proof_bytes"] < 2048,
+            extra=proof,
+        )
+    )
     return rows
 
 

@@ -296,6 +296,26 @@ class KeyVault:
             )
         return plain.decode()
 
+    def stored_key_problem(
+        self, order_id: UUID, ciphertext: str, sealed_under: SealedUnder = "data_key"
+    ) -> str | None:
+        """Why this ciphertext does not open from the key table as stored now (no cache), or
+        None when it does. The plaintext is dropped at once."""
+        try:
+            if sealed_under == "store_key":
+                key = self._legacy_key((order_id, ciphertext))
+            else:
+                name = _order_key_name(order_id)
+                stored = self._keyring.get(name)
+                if stored is None:
+                    return f"the data key of {order_id} is missing from the key table"
+                key = self._unwrap(name, stored)
+        except ConfigurationError as error:
+            return str(error)
+        if _unseal(key, ciphertext, order_id.bytes) is None:
+            return f"the key of {order_id} does not open: its ciphertext or its data key is damaged"
+        return None
+
     def _data_key(self, order_id: UUID) -> bytes:
         name = _order_key_name(order_id)
         with self._lock:

@@ -33,6 +33,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from ledger.digests import leaf_data
+from ledger.merkle import Frontier, leaf_hash
+
 __all__ = [
     "GENESIS",
     "LEGACY_SEAL_TOPIC",
@@ -43,6 +46,7 @@ __all__ = [
     "SEAL_LENGTH",
     "SEAL_MARKER",
     "StoredRow",
+    "leaf_of",
     "legacy_link",
     "mac_for",
     "seal",
@@ -79,6 +83,18 @@ def _canonical_id(originator_id: UUID | str) -> str:
 def _fields(row: StoredRow) -> str:
     """``originator_id 0x1F originator_version 0x1F topic 0x1F``: what the MAC and link cover."""
     return f"{_canonical_id(row.originator_id)}\x1f{row.originator_version}\x1f{row.topic}\x1f"
+
+
+def _leaf_fields(row: StoredRow) -> str:
+    try:
+        return _fields(row)
+    except ValueError:  # a pre-sealing row whose originator id is not a UUID: as stored
+        return f"{row.originator_id}\x1f{row.originator_version}\x1f{row.topic}\x1f"
+
+
+def leaf_of(row: StoredRow, mac: str | None, body: bytes) -> bytes:
+    """The Merkle leaf hash of a stored row (`ledger.digests.leaf_data`)."""
+    return leaf_hash(leaf_data(f"{row.id}\x1f{_leaf_fields(row)}{mac or ''}\x1f", body))
 
 
 def mac_for(
@@ -160,6 +176,10 @@ class Step:
     mac: str | None
     body: bytes
     problem: str | None = None
+    #: The event's leaf in the Merkle tree (-1 when the walker keeps no tree) and the hex
+    #: hashes of that leaf and of every node it completes, from level 0 up.
+    leaf_index: int = -1
+    nodes: str = ""
 
 
 class ChainWalker:
@@ -182,8 +202,11 @@ class ChainWalker:
         position: int = 0,
         legacy_through: int | None = None,
         legacy_chain_head: str | None = None,
+        tree: Frontier | None = None,
     ) -> None:
         self.key = key
+        #: The Merkle tree's frontier, grown by every row that passes (None: no tree kept).
+        self.tree = tree
         self.head = head
         self.position = position
         self.legacy_through = legacy_through
@@ -196,9 +219,12 @@ class ChainWalker:
         position = row.id
         state = bytes(row.state) if not isinstance(row.state, str) else row.state.encode()
         body, mac = split(state)
+        header = ""
         if mac is None:
             problem = self._unsealed(position)
             link = legacy_link(self.head, row)
+            if problem is None and self.tree is not None:
+                header = f"{position}\x1f{_leaf_fields(row)}\x1f"
         else:
             try:
                 fields = _fields(row)
@@ -208,11 +234,17 @@ class ChainWalker:
             else:
                 # The MAC and the link share the row's header: built once, hashed twice.
                 problem = self._sealed(row, position, fields, body, mac)
-                material = f"{position}\x1f{fields}{mac}\x1f".encode()
-                link = hashlib.sha256(bytes.fromhex(self.head) + material + body).hexdigest()
-        if problem is None:
-            self.head, self.position = link, position
-        return Step(position, link, mac, body, problem)
+                header = f"{position}\x1f{fields}{mac}\x1f"
+                link = hashlib.sha256(bytes.fromhex(self.head) + header.encode() + body).hexdigest()
+        if problem is not None:
+            return Step(position, link, mac, body, problem)
+        self.head, self.position = link, position
+        tree = self.tree
+        if tree is None:
+            return Step(position, link, mac, body)
+        index = tree.size
+        completed = tree.append(leaf_hash(leaf_data(header, body)))  # = leaf_of(row, mac, body)
+        return Step(position, link, mac, body, None, index, b"".join(completed).hex())
 
     def finish(self) -> str | None:
         """A problem left at the end of the log (an unsealed prefix nothing sealed), or None."""
@@ -280,11 +312,14 @@ class Trust:
     legacy_through: int = 0
     legacy_chain_head: str | None = None
 
-    def walker(self, head: str = GENESIS, position: int = 0) -> ChainWalker:
+    def walker(
+        self, head: str = GENESIS, position: int = 0, tree: Frontier | None = None
+    ) -> ChainWalker:
         return ChainWalker(
             self.key,
             head=head,
             position=position,
             legacy_through=self.legacy_through,
             legacy_chain_head=self.legacy_chain_head,
+            tree=tree,
         )

@@ -50,6 +50,7 @@ _POSTGRES_PARAMETERS = {
 _DEFAULT_CONNECT_TIMEOUT = 5
 # Serialises DDL between processes: eventsourcing's CREATE statements race otherwise.
 _DDL_LOCK_ID = 0x1ED6E2
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,17 @@ class Store:
     postgres_schema: str = "public"
     #: Where the secret key is kept when none is given (None: memory, a fresh key each time).
     key_file: Path | None = None
+
+    def files(self) -> tuple[Path, ...]:
+        """The store's own files on this host: an export never writes over them (R18 v2)."""
+        found: list[Path] = []
+        if self.sqlite_path is not None:
+            name = self.sqlite_path.name
+            found.append(self.sqlite_path)
+            found += [self.sqlite_path.with_name(name + suffix) for suffix in _SQLITE_SIDE_FILES]
+        if self.key_file is not None:
+            found.append(self.key_file)
+        return tuple(found)
 
     @property
     def description(self) -> str:

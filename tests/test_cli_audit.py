@@ -83,16 +83,20 @@ def test_cli_export_and_verify_export(store: str, tmp_path: Path) -> None:
     code, out, _ = run("--format", "json", "audit", "verify-export", str(path), "--digest", digest)
     assert code == 0
     assert json.loads(out)["macs_checked"] is False, "without the audit key only the chain"
-    code, key, _ = run("audit", "key")
+    assert run("audit", "key")[0] == 2, "no command prints a key that can forge"
+    code, pem, _ = run("audit", "public-key")
     assert code == 0
-    code, out, _ = run(
-        "--format", "json", "audit", "verify-export", str(path), "--audit-key", key.strip()
-    )
+    assert pem.startswith("-----BEGIN PUBLIC KEY-----")
+    (tmp_path / "public.pem").write_text(pem)
+    with_key = ("--public-key", str(tmp_path / "public.pem"))
+    code, out, _ = run("--format", "json", "audit", "verify-export", str(path), *with_key)
     assert code == 0
-    assert json.loads(out)["macs_checked"] is True
+    assert json.loads(out)["ok"] is True
     csv_path = tmp_path / "events.csv"
     assert run("audit", "export", str(csv_path), "--csv")[0] == 0
-    assert run("audit", "verify-export", str(csv_path), "--digest", digest)[0] == 0
+    assert run("audit", "verify-export", str(csv_path), "--digest", digest, *with_key)[0] == 0
+    code, out, _ = run("audit", "verify-export", str(csv_path), "--digest", digest[:-1] + "x")
+    assert code == 2, out  # a malformed digest is bad input
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines[:-1]) + "\n")
     code, out, _ = run("audit", "verify-export", str(path))

@@ -159,11 +159,13 @@ def test_cli_process_customer_purchase_key_cancel_credits(durable_url: str) -> N
 def test_cli_process_audit_digest_export_verify(durable_url: str, tmp_path: Path) -> None:
     ledger(durable_url, "demo")
     digest = ledger(durable_url, "audit", "digest").stdout.strip()
-    assert re.fullmatch(r"\d+:[0-9a-f]{64}", digest)
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}:\d+:[0-9a-f]{64}:\d+:[0-9a-f]{128}", digest)
+    head = ":".join(digest.split(":")[:2])
     export = tmp_path / "events.jsonl"
     done = ledger(durable_url, *GAIL, "audit", "export", str(export))
     assert done.stderr.strip().endswith(f"events written to {export}")
-    key = ledger(durable_url, "audit", "key").stdout.strip()
+    public_key = tmp_path / "public.pem"
+    public_key.write_text(ledger(durable_url, "audit", "public-key").stdout)
     checked = ledger(
         durable_url,
         "--format",
@@ -173,11 +175,32 @@ def test_cli_process_audit_digest_export_verify(durable_url: str, tmp_path: Path
         str(export),
         "--digest",
         digest,
-        "--audit-key",
-        key,
+        "--public-key",
+        str(public_key),
     )
     result = json.loads(checked.stdout)
-    assert (result["ok"], result["macs_checked"], result["head"]) == (True, True, digest)
+    # Nothing secret was used: the signed digest and closing line prove the rows.
+    assert (result["ok"], result["macs_checked"], result["head"]) == (True, False, head)
+    proof = tmp_path / "proof.json"
+    order = json.loads(export.read_text().splitlines()[1])["originator_id"]
+    proof.write_text(ledger(durable_url, "audit", "prove", order).stdout)
+    proved = ledger(
+        durable_url,
+        "--format",
+        "json",
+        "audit",
+        "verify-proof",
+        str(proof),
+        "--public-key",
+        str(public_key),
+    )
+    assert json.loads(proved.stdout)["ok"]
+    listed = ledger(durable_url, "audit", "digests").stdout.split()
+    assert listed
+    assert all(line.count(":") == 5 for line in listed)
+    assert json.loads(ledger(durable_url, "--format", "json", "audit", "rebuild-compare").stdout)[
+        "matches"
+    ]
     assert json.loads(
         ledger(durable_url, "--format", "json", "audit", "verify", "--digest", digest).stdout
     )["ok"]

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 
 import ledger
+import ledger.audit
 import ledger.logging
 from ledger import Actor, Ledger
 from ledger.application.commands import PERMISSIONS
-from ledger.audit import Audit, verify_export
+from ledger.audit import Audit
 from ledger.audit.replay import HistoricalViews
 from ledger.policies import access
 from ledger.policies.markets import AZURE_RESERVATION_UNAVAILABLE
@@ -99,7 +100,7 @@ TARGETS: dict[str, Callable[[str], Any]] = {
     "led.audit.": lambda name: getattr(Audit, name),
     "led.": lambda name: getattr(Ledger, name),
     "then.": lambda name: getattr(HistoricalViews, name),
-    "ledger.audit.": lambda name: {"verify_export": verify_export}[name],
+    "ledger.audit.": lambda name: getattr(ledger.audit, name),
     "ledger.logging.": lambda name: getattr(ledger.logging, name),
     "ledger.": lambda name: getattr(ledger, name),
 }

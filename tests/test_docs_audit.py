@@ -36,12 +36,18 @@ def test_the_documented_checker_accepts_what_the_ledger_exports(
     led.view_key(AGENT, order)
     clock.advance(timedelta(days=1))
     led.cancel(AGENT, order)
-    digest = str(led.audit.digest())
+    signed = led.audit.digest()
+    digest, head = str(signed), f"{signed.position}:{signed.hash}"
+    public_key = led.audit.public_key()
     path = tmp_path / "events.jsonl"
     led.audit.export_events(path)
     key = led._parts.audit_key
-    assert check_export(path, key, digest) == digest
-    assert check_export(path) == digest
+    assert check_export(path, key, digest, public_key) == head
+    assert check_export(path, digest=digest, public_key=public_key) == head  # nothing secret
+    assert check_export(path) == head
+    forged = digest[:-1] + ("0" if digest[-1] != "0" else "1")
+    with pytest.raises(ValueError, match="signed"):
+        check_export(path, digest=forged, public_key=public_key)
 
     lines = path.read_text().splitlines()
     row = json.loads(lines[2])
@@ -50,6 +56,8 @@ def test_the_documented_checker_accepts_what_the_ledger_exports(
     edited.write_text("\n".join([lines[0], lines[1], json.dumps(row), *lines[3:]]) + "\n")
     with pytest.raises(ValueError, match="does not"):
         check_export(edited, key)
+    with pytest.raises(ValueError, match="does not"):
+        check_export(edited, public_key=public_key)  # the chain and signed tree catch it
     truncated = tmp_path / "truncated.jsonl"
     truncated.write_text("\n".join(lines[:-1]) + "\n")
     with pytest.raises(ValueError, match="truncated"):
@@ -63,7 +71,8 @@ def test_the_documented_checker_accepts_a_store_sealed_after_the_fact(tmp_path: 
     with Ledger.open(url, secret_key=V1_SECRET) as empty:
         empty._uow.events.recorder.insert_events(_v1_events())
     with Ledger.open(url, secret_key=V1_SECRET) as led:
-        digest = str(led.audit.digest())
+        signed = led.audit.digest()
+        digest = f"{signed.position}:{signed.hash}"
         path = tmp_path / "v1.jsonl"
         led.audit.export_events(path)
         assert checker()(path, led._parts.audit_key, digest) == digest

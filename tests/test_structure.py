@@ -30,7 +30,8 @@ DECLARATIONS = {"command", "read", "query"}
 
 #: From the bottom up: a module may import only from its own layer or those before it.
 LAYERS = (
-    {"errors", "_json", "_validate", "_signatures", "logging", "sealing", "countries", "money"},
+    {"errors", "_json", "_validate", "_signatures", "logging", "countries", "money"},
+    {"merkle", "digests", "sealing"},
     {"values", "faults", "stores", "keyring", "logs"},
     {"policies"},
     {"aggregates", "mapper", "keys", "keyfiles", "eventstore"},

@@ -105,7 +105,13 @@ class Ledger(
         self._parts = parts
         self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now)
         self._audit = Audit(
-            parts.events, parts.views, self._updater, self._prepare_views, log=self._uow.log
+            parts.events,
+            parts.views,
+            self._updater,
+            self._prepare_views,
+            log=self._uow.log,
+            vault=parts.vault,
+            store_files=parts.store.files(),
         )
 
     def _prepare_views(self) -> None:

@@ -19,14 +19,19 @@ docs/audit.md and implemented once, in `ledger.sealing`.
 from ledger.audit.auditor import Audit
 from ledger.audit.chain import AuditDigest, Verification
 from ledger.audit.export import audit_key_from, verify_export
+from ledger.audit.proofs import AuditProof, ProofEvent, ProofVerification, verify_proof
 from ledger.audit.replay import HistoricalViews, RebuildReport
 
 __all__ = [
     "Audit",
     "AuditDigest",
+    "AuditProof",
+    "ProofEvent",
+    "ProofVerification",
     "HistoricalViews",
     "RebuildReport",
     "Verification",
     "audit_key_from",
     "verify_export",
+    "verify_proof",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -12,7 +12,8 @@ from eventsourcing.persistence import Notification
 
 from ledger import _validate
 from ledger._json import json_value
-from ledger.audit.chain import AuditDigest, Verification, parse_digest, verify_rows
+from ledger.audit.chain import AuditDigest
+from ledger.audit.evidence import EvidencePack, write_evidence
 from ledger.audit.export import (
     EVENT_COLUMNS,
     ExportFormat,
@@ -21,14 +22,16 @@ from ledger.audit.export import (
     write_records,
 )
 from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_with_replay
-from ledger.errors import InvalidInput, ProjectionError
+from ledger.audit.trust import TamperEvidence
+from ledger.errors import InvalidInput
 from ledger.eventstore import EventStoreApplication
 from ledger.faults import guarded
+from ledger.keys import KeyVault
 from ledger.logging import default_logger
 from ledger.logs import logged
 from ledger.money import stored_minor_units
 from ledger.projections import activity_log, monthly_credits, software_list
-from ledger.projections.replay import Progress, notifications
+from ledger.projections.replay import Progress
 from ledger.projections.sql import parse_timestamp, timestamp
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
@@ -75,10 +78,9 @@ SOFTWARE_COLUMNS = (
     "purchased_at",
     "cancellable_until",
 )
-_LINK_PAGE = 5000
 
 
-class Audit:
+class Audit(TamperEvidence):
     def __init__(
         self,
         events: EventStoreApplication,
@@ -86,82 +88,36 @@ class Audit:
         updater: ViewUpdater,
         prepare: Callable[[], None],
         log: Any = None,
+        *,
+        vault: KeyVault | None = None,
+        store_files: Sequence[Path] = (),
     ) -> None:
         self._log = log if log is not None else default_logger()
+        self._vault = vault
+        #: The store's own files (database, journals, key file): never an export target.
+        self._store_files = tuple(store_files)
         self._events = events
         self._views = views
         self._updater = updater
         # Brings the views up to date in inline mode; takes them as they stand when followed.
         self._prepare = prepare
 
-    # -- (d) tamper evidence ---------------------------------------------------------------
-
     @guarded
-    def key(self) -> str:
-        """The key every event is sealed with, as hex (R18).
-
-        Hand it to whoever checks exports offline (`verify_export(..., audit_key=)`,
-        ``ledger audit verify-export --audit-key``). Whoever holds it can make
-        seals, so keep it like a password, apart from the database.
-        """
-        key = self._updater.trust.key
-        assert key is not None, "every Ledger seals its events"
-        return key.hex()
-
-    @guarded
-    def digest(self) -> AuditDigest:
-        """The head of the hash chain over every event in the views (position 0 when empty).
-
-        Every event it covers was checked (seal and decoding) before it was
-        linked. Raises `ProjectionError` when the views stop at a damaged event.
-        """
-        self._prepare()
-        failure = self._updater.failure
-        if failure is not None:
-            raise ProjectionError(failure.position, failure.problem)
-        position, chain_hash = self._views.chain_head()
-        return AuditDigest(position, chain_hash)
-
-    @guarded
-    def verify(
-        self, digest: AuditDigest | str | None = None, *, progress: Progress | None = None
-    ) -> Verification:
-        """Check every stored event's seal and the chain, against a digest kept elsewhere.
-
-        Streams the log and the stored chain links side by side and stops at the
-        first bad position; it never applies or links anything itself. Without
-        a digest it finds rows written without the key (forged, inserted,
-        appended, edited) and rows deleted, moved or truncated behind the views'
-        chain links; with a digest it also finds a history rewritten together
-        with those links.
-        """
-        wanted = parse_digest(digest)
-        return verify_rows(
-            self._rows(),
-            self._updater.trust.key,
-            stored_links=self._stored_links(),
-            digest=wanted,
-            progress=progress,
-            total=self._events.recorder.max_notification_id() or 0,
-        )
-
-    def _rows(self) -> Iterator[Notification]:
-        for batch in notifications(self._events, batch=5000):
-            yield from batch
-
-    def _stored_links(self) -> Iterator[tuple[int, str]]:
-        position = 0
-        while True:
-            rows = self._views.query(
-                "SELECT position, hash FROM {ledger_audit_chain} WHERE position > ?"
-                f" ORDER BY position LIMIT {_LINK_PAGE}",
-                (position,),
-            )
-            for row in rows:
-                yield int(row["position"]), str(row["hash"])
-            if len(rows) < _LINK_PAGE:
-                return
-            position = int(rows[-1]["position"])
+    def report(
+        self,
+        out: str | Path,
+        start: date | datetime,
+        end: date | datetime,
+        *,
+        actor: Actor | str | None = None,
+    ) -> EvidencePack:
+        """Write an evidence pack into the new directory ``out`` (`ledger.audit.evidence`)."""
+        ran_by = _optional_actor(actor)
+        who = ran_by.user if isinstance(ran_by, Actor) else ran_by
+        activity_log.select(start, end)  # the period's checks, before anything is written
+        if not isinstance(out, str | Path) or not str(out).strip():
+            raise InvalidInput("out", "must be a directory path")
+        return write_evidence(self, self._audit_key(), Path(out), start, end, who)
 
     # -- (a) and (b) replays ---------------------------------------------------------------
 
@@ -211,7 +167,7 @@ class Audit:
             records = event_records(rows(), self._updater.trust.key)
             if format == "csv":
                 records = csv_event_records(records)
-            write_records(target, format, EVENT_COLUMNS, records)
+            write_records(target, format, EVENT_COLUMNS, records, self._store_files)
             context["rows"] = count
             return count
 
@@ -265,7 +221,9 @@ class Audit:
             filter_order_id=None if order_id is None else str(order_id),
             filter_user=user,
         ) as context:
-            context["rows"] = write_records(target, format, ACTIVITY_COLUMNS, records)
+            context["rows"] = write_records(
+                target, format, ACTIVITY_COLUMNS, records, self._store_files
+            )
             return int(context["rows"])
 
     @guarded
@@ -300,7 +258,9 @@ class Audit:
         with self._exporting(
             "credits", actor, target, format, month=month, filter_partner_id=partner
         ) as context:
-            context["rows"] = write_records(target, format, CREDIT_COLUMNS, records)
+            context["rows"] = write_records(
+                target, format, CREDIT_COLUMNS, records, self._store_files
+            )
             return int(context["rows"])
 
     @guarded
@@ -330,7 +290,9 @@ class Audit:
             filter_partner_id=partner,
             filter_tenant_id=None if tenant is None else str(tenant),
         ) as context:
-            context["rows"] = write_records(target, format, SOFTWARE_COLUMNS, records)
+            context["rows"] = write_records(
+                target, format, SOFTWARE_COLUMNS, records, self._store_files
+            )
             return int(context["rows"])
 
     def _exporting(

@@ -17,6 +17,7 @@ import functools
 import hmac
 import io
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,21 @@ from uuid import UUID
 
 from ledger import _validate
 from ledger.audit.chain import AuditDigest, Verification, parse_digest, verify_rows
+from ledger.audit.files import refuse_store_files, write_then_rename
+from ledger.audit.proofs import public_key_from
+from ledger.digests import load_public_key, public_key_pem, sign_digest
 from ledger.errors import ConfigurationError, InvalidInput
-from ledger.sealing import GENESIS, SEAL_MARKER, StoredRow, legacy_link, sealed_link, split
+from ledger.merkle import Frontier
+from ledger.sealing import (
+    GENESIS,
+    SEAL_MARKER,
+    ChainWalker,
+    StoredRow,
+    leaf_of,
+    legacy_link,
+    sealed_link,
+    split,
+)
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -34,6 +48,7 @@ __all__ = [
     "audit_key_from",
     "csv_event_records",
     "event_records",
+    "refuse_store_files",
     "verify_export",
     "write_records",
 ]
@@ -60,14 +75,29 @@ def _end_mac(key: bytes, count: int, head: str) -> str:
     return hmac.digest(key, _END_MAC_LABEL + f"{count}\x1f{head}".encode(), "sha256").hex()
 
 
-def event_records(rows: Iterable[StoredRow], key: bytes | None) -> Iterator[dict[str, Any]]:
-    """Header, one record per row (its hash chained over the rows as stored), closing record."""
+def event_records(
+    rows: Iterable[StoredRow], key: bytes | None, signed_at: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Header, one record per row (its hash chained over the rows as stored), closing record.
+
+    With the key, the closing line also carries a digest of the export's history signed
+    with the store's signing key (``signed``), which `verify_export` checks with the
+    public key alone.
+    """
     yield {"format": FORMAT_NAME, "version": FORMAT_VERSION, "genesis": GENESIS}
     head, position, count = GENESIS, 0, 0
+    tree = Frontier()
+    # The exporter signs only what passes its own seal checks: a store edited behind the
+    # ledger's back exports unsigned, which `verify_export` with the public key refuses.
+    checker = None if key is None else ChainWalker(key)
+    intact = True
     for row in rows:
+        if checker is not None and intact and checker.step(row).problem is not None:
+            intact = False
         state = bytes(row.state)
         body, mac = split(state)
         head = legacy_link(head, row) if mac is None else _sealed_or_legacy(head, row, mac, body)
+        tree.append(leaf_of(row, mac, body))
         position, count = row.id, count + 1
         record: dict[str, Any] = {
             "position": row.id,
@@ -83,12 +113,20 @@ def event_records(rows: Iterable[StoredRow], key: bytes | None) -> Iterator[dict
             record["body_b64"] = base64.b64encode(body).decode()
         yield record
     digest = str(AuditDigest(position, head))
-    yield {
+    closing: dict[str, Any] = {
         "end": True,
         "count": count,
         "head": digest,
         "mac": None if key is None else _end_mac(key, count, digest),
     }
+    if checker is not None and checker.finish() is not None:
+        intact = False
+    if key is not None and intact:
+        when = int(time.time()) if signed_at is None else signed_at
+        root = tree.root().hex()
+        signature = sign_digest(key, position, head, count, root, when)
+        closing["signed"] = str(AuditDigest(position, head, count, root, when, signature))
+    yield closing
 
 
 def csv_event_records(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -102,6 +140,7 @@ def csv_event_records(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, A
                 "originator_version": record["count"],
                 "chain_hash": record["head"],
                 "mac": record["mac"],
+                "body": record.get("signed"),
             }
         else:
             yield record
@@ -119,16 +158,21 @@ def write_records(
     format: object,
     columns: Sequence[str],
     records: Iterable[dict[str, Any]],
+    protected: Iterable[Path] = (),
 ) -> int:
-    """Write JSON Lines or CSV (with a header) one record at a time; returns how many."""
+    """Write JSON Lines or CSV (with a header) one record at a time; returns how many.
+
+    A file target is written to a new file beside it and renamed into place at the
+    end, so an export cut short leaves an earlier file as it was; a target that is a
+    file of the store (``protected``) is refused before anything is opened.
+    """
     checked = _validate.export_target("target", target)
     _validate.choice("format", format, EXPORT_FORMATS)
     if isinstance(checked, Path):
-        try:
-            with checked.open("w", encoding="utf-8", newline="") as handle:
-                return write_records(handle, format, columns, records)
-        except OSError as error:
-            raise InvalidInput("target", f"cannot write {checked}: {error.strerror}") from None
+        refuse_store_files(checked, protected)
+        return write_then_rename(
+            checked, lambda handle: write_records(handle, format, columns, records)
+        )
     writer = csv.DictWriter(checked, fieldnames=list(columns)) if format == "csv" else None
     if writer is not None:
         _to_target(writer.writeheader)
@@ -254,17 +298,26 @@ def verify_export(
     digest: AuditDigest | str | None = None,
     audit_key: bytes | str | None = None,
     *,
+    public_key: object = None,
     progress: Progress | None = None,
 ) -> Verification:
-    """Check an event export offline: seals (with the key), chain, closing line, digest."""
+    """Check an event export offline: seals (with the audit key), chain, Merkle tree, the
+    closing line (its signed digest, with the public key) and the digest.
+
+    An auditor needs only ``public_key`` (`Audit.public_key`, which cannot forge): the
+    signed closing line then proves every row was exported by the ledger as stored.
+    """
     wanted = parse_digest(digest)
     key = audit_key_from(audit_key)
+    verifier = None if public_key is None else public_key_from(public_key)
+    if verifier is None and key is not None:
+        verifier = load_public_key(public_key_pem(key))
     if isinstance(path, str | Path):
         file = Path(path)
         if not file.is_file():
             raise InvalidInput("path", f"{file} is not a file")
         with file.open(encoding="utf-8", newline="") as handle:
-            return verify_export(handle, wanted, key, progress=progress)
+            return verify_export(handle, wanted, key, public_key=verifier, progress=progress)
     end: dict[str, Any] = {}
     state = {"header": False}
 
@@ -285,6 +338,7 @@ def verify_export(
                     count=record.get("originator_version"),
                     head=record.get("chain_hash"),
                     mac=record.get("mac"),
+                    signed=record.get("body") or None,
                 )
                 continue
             yield _row(record)
@@ -294,6 +348,7 @@ def verify_export(
             rows(),  # type: ignore[arg-type]  # (row, claimed hash) pairs: claimed_links
             key,
             digest=wanted,
+            public_key=verifier,
             claimed_links=True,
             progress=progress,
         )
@@ -303,7 +358,7 @@ def verify_export(
         return _failed("the export is not UTF-8 text", key)
     if not result.ok:
         return result
-    problem = _closing_problem(end, result, key)
+    problem = _closing_problem(end, result, key, verifier)
     if problem is not None:
         return Verification(
             ok=False,
@@ -316,7 +371,9 @@ def verify_export(
     return result
 
 
-def _closing_problem(end: dict[str, Any], result: Verification, key: bytes | None) -> str | None:
+def _closing_problem(
+    end: dict[str, Any], result: Verification, key: bytes | None, verifier: Any
+) -> str | None:
     if not end:
         return "the export ends without its closing line: it was truncated"
     try:
@@ -329,6 +386,20 @@ def _closing_problem(end: dict[str, Any], result: Verification, key: bytes | Non
         mac = str(end.get("mac") or "")
         if not hmac.compare_digest(mac, _end_mac(key, count, str(result.head))):
             return "the closing line's MAC does not match: the end of the export was rewritten"
+    if verifier is not None:
+        try:
+            signed = AuditDigest.parse(str(end.get("signed")))
+        except InvalidInput:
+            return "the closing line carries no signed digest (exported without the key?)"
+        if not signed.signed_by(verifier):
+            return "the closing line's digest is not signed by this key"
+        if (signed.position, signed.hash, signed.tree_size, signed.root) != (
+            result.head.position,
+            result.head.hash,
+            result.tree_size,
+            result.root,
+        ):
+            return "the closing line's signed digest does not match the rows: rows were changed"
     return None
 
 

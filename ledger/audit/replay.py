@@ -144,7 +144,13 @@ def compare_with_replay(
             if now_at > built.position and built.failure is None:
                 # Applied live while we replayed: the snapshot is what we compare with.
                 built = replay(
-                    events, trust, scratch, after=built.position, head=built.head, stop=now_at
+                    events,
+                    trust,
+                    scratch,
+                    after=built.position,
+                    head=built.head,
+                    tree=built.tree,
+                    stop=now_at,
                 )
             differences: list[str] = []
             if built.position != now_at:

@@ -1,4 +1,8 @@
-"""``ledger audit digest|verify|key|export|verify-export|as-of`` (R18)."""
+"""``ledger audit digest|digests|public-key|verify|rebuild-compare|prove|prove-consistency|
+verify-proof|export|verify-export|report|as-of`` (R18, R18 v2).
+
+No command prints a key that can forge a seal or a signature: auditors get the public key.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from uuid import UUID
 
 import typer
 
-from ledger.audit import Verification, verify_export
+from ledger.audit import Verification, verify_export, verify_proof
+from ledger.audit.evidence import MANIFEST
 from ledger.cli import parse
 from ledger.cli.errors import TAMPERED, reported
 from ledger.cli.progress import progress_bar
 from ledger.cli.render import show
+from ledger.errors import InvalidInput
 
 if TYPE_CHECKING:
     from ledger.cli.settings import Settings
@@ -28,7 +34,7 @@ AUDIT_KEY_ENV = "LEDGER_AUDIT_KEY"
 
 @app.command()
 def digest(ctx: typer.Context) -> None:
-    """Print the chain head as one line, "<position>:<hash>": keep it outside the database.
+    """Print a signed digest of the history now, as one line: keep it outside the database.
 
     Example: ledger audit digest >> digests.txt
     """
@@ -83,22 +89,131 @@ def export(
 
 
 def _audit_key(option: str | None) -> bytes | None:
-    """--audit-key, else $LEDGER_AUDIT_KEY (what `ledger audit key` printed), else none."""
+    """--audit-key, else $LEDGER_AUDIT_KEY (the key given to `Ledger.open`), else none."""
     text = option or os.environ.get(AUDIT_KEY_ENV)
     return text.encode() if text else None
 
 
-@app.command()
-def key(ctx: typer.Context) -> None:
-    """Print the key the store's events are sealed with (hex), for checking exports offline.
+@app.command("public-key")
+def public_key(ctx: typer.Context) -> None:
+    """Print the store's public key (PEM): all an auditor needs to check digests, proofs and
+    exports. It cannot make a seal or a signature.
 
-    Hand it to the auditor apart from the export; whoever holds it can make seals.
-
-    Example: ledger audit key > audit.key
+    Example: ledger audit public-key > ledger-public.pem
     """
     settings: Settings = ctx.obj
     with settings.open(views="follower") as led, reported():
-        print(led.audit.key())
+        print(led.audit.public_key(), end="")
+
+
+@app.command()
+def digests(
+    ctx: typer.Context,
+    after: Annotated[int, typer.Option(help="Only digests of a longer history (tree size).")] = 0,
+) -> None:
+    """List the digests the ledger signed and stored as it went, oldest first, one per line.
+
+    Example: ledger audit digests --after 120000 >> published-digests.txt
+    """
+    settings: Settings = ctx.obj
+    with settings.open(views="follower") as led, reported():
+        found = led.audit.digests(after=after)
+    if settings.format == "json":
+        show(found, "json")
+        return
+    for item in found:
+        print(str(item))
+
+
+@app.command("rebuild-compare")
+def rebuild_compare(ctx: typer.Context) -> None:
+    """Replay the history into scratch views and compare them with the live ones; 7 if they differ.
+
+    Example: ledger audit rebuild-compare
+    """
+    settings: Settings = ctx.obj
+    with settings.open(views="follower") as led, reported(), progress_bar("replaying") as bar:
+        report = led.audit.rebuild(progress=bar)
+    show(report, settings.format)
+    if not report.matches:
+        raise typer.Exit(TAMPERED)
+
+
+@app.command()
+def prove(
+    ctx: typer.Context,
+    order_id: Annotated[str, typer.Argument(help="The order whose events to prove.")],
+) -> None:
+    """Print an inclusion proof (JSON) of the order's events against a fresh signed digest.
+
+    Example: ledger audit prove 3f0c... > order-proof.json
+    """
+    settings: Settings = ctx.obj
+    with settings.open(views="follower") as led, reported():
+        print(led.audit.prove(order_id).to_json())
+
+
+@app.command("prove-consistency")
+def prove_consistency(
+    ctx: typer.Context,
+    old_digest: Annotated[str, typer.Argument(help="A signed digest published earlier.")],
+) -> None:
+    """Print a proof (JSON) that the history of OLD_DIGEST is a prefix of today's.
+
+    Example: ledger audit prove-consistency "$(head -1 published-digests.txt)"
+    """
+    settings: Settings = ctx.obj
+    with settings.open(views="follower") as led, reported():
+        print(led.audit.prove_consistency(old_digest).to_json())
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="First day (or instant) of the period.")],
+    end: Annotated[str, typer.Option("--to", help="Last day (or instant) of the period.")],
+    out: Annotated[Path, typer.Option(help="A new directory for the pack.")],
+) -> None:
+    """Write an evidence pack: printable HTML report, signed manifest, exports; 7 if tampered.
+
+    Example: ledger audit report --from 2026-11-01 --to 2026-11-30 --out evidence-2026-11
+    """
+    settings: Settings = ctx.obj
+    with reported():
+        actor = settings.recorded_user()
+        period = parse.day_or_instant("--from", start), parse.day_or_instant("--to", end)
+    with settings.open(views="follower") as led, reported():
+        pack = led.audit.report(out, *period, actor=actor)
+    print(f"evidence pack written to {out} ({pack.manifest['files'][-1]['name']}, {MANIFEST})")
+    if not pack.ok:
+        raise typer.Exit(TAMPERED)
+
+
+@app.command("verify-proof")
+def verify_proof_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A proof written by `ledger audit prove...`.")],
+    public_key: Annotated[
+        Path, typer.Option(help="The store's public key (PEM, from `ledger audit public-key`).")
+    ],
+) -> None:
+    """Check a proof offline (no database) with the public key; exit 7 when it fails.
+
+    Example: ledger audit verify-proof order-proof.json --public-key ledger-public.pem
+    """
+    settings: Settings = ctx.obj
+    with reported():
+        result = verify_proof(_read(path, "path"), public_key=_read(public_key, "public_key"))
+    show(result, settings.format)
+    if not result.ok:
+        raise typer.Exit(TAMPERED)
+
+
+def _read(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(field, f"cannot read {path}: {error}") from None
 
 
 @app.command("verify-export")
@@ -108,25 +223,35 @@ def verify_export_command(
     digest: Annotated[
         str | None, typer.Option(help="A digest taken earlier: the export must lead to it.")
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="The store's public key (PEM, from `ledger audit public-key`): checks the"
+            " signed closing line and signed digests.",
+            show_default=False,
+        ),
+    ] = None,
     audit_key: Annotated[
         str | None,
         typer.Option(
-            help=f"The audit key (hex or base64, from `ledger audit key`); default"
-            f" ${AUDIT_KEY_ENV}. Without a key the seals are not checked, only the chain.",
+            help=f"The operator's audit key (hex or base64; default ${AUDIT_KEY_ENV}) to check"
+            " each row's seal too. Auditors do not need it.",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Check an export offline (no database): seals, chain, closing line, digest; 7 on tampering.
+    """Check an export offline (no database): chain, tree, signed closing line, digest; 7 on
+    tampering.
 
-    Example: ledger audit verify-export events.jsonl --digest 1200:9f2c...
+    Example: ledger audit verify-export events.jsonl --public-key ledger-public.pem
     """
     settings: Settings = ctx.obj
     with reported(), progress_bar("checking") as bar:
         key = _audit_key(audit_key)
-        if key is None:
-            print("no audit key: checking the chain only, not the seals", file=sys.stderr)
-        result = verify_export(path, digest, key, progress=bar)
+        pem = None if public_key is None else _read(public_key, "public_key")
+        if key is None and pem is None:
+            print("no public key: checking the chain only, not who wrote it", file=sys.stderr)
+        result = verify_export(path, digest, key, public_key=pem, progress=bar)
     _report(result, settings.format)
 
 

@@ -26,6 +26,8 @@ def missing_history(query: Query, recorder: Any, views_position: int) -> str | N
     """
     if views_position == 0:
         return None
+    if not query("SELECT 1 AS found FROM {ledger_audit_tree} WHERE leaf_index = 0", ()):
+        return "ledger_audit_tree"
     for table, topics in NEWER_VIEWS:
         first = recorder.select_notifications(start=None, limit=1, topics=list(topics))
         if not first or first[0].id > views_position:

@@ -71,6 +71,7 @@ def rebuild_live_views(
                 _ShadowWriter(views, shadow, cursor),
                 after=built.position,
                 head=built.head,
+                tree=built.tree,
                 stop=live_position,
             )
         for table in TABLES:

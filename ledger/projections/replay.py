@@ -21,11 +21,13 @@ from typing import Protocol
 
 from eventsourcing.persistence import Notification
 
+from ledger import digests
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import EventDecodingError, ProjectionError
 from ledger.eventstore import EventStoreApplication
 from ledger.mapper import PydanticMapper
-from ledger.projections import audit_chain
+from ledger.merkle import Frontier
+from ledger.projections import audit_chain, audit_tree
 from ledger.projections.sql import Dialect, Params, Row, Statement, execute_all
 from ledger.projections.views import DDL, statements_for
 from ledger.sealing import GENESIS, Trust
@@ -43,6 +45,8 @@ class Replayed:
     position: int
     head: str
     failure: ProjectionError | None = None
+    #: The Merkle tree's frontier at ``position``.
+    tree: Frontier | None = None
 
     def raise_failure(self) -> Replayed:
         if self.failure is not None:
@@ -119,13 +123,17 @@ def _discard(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def notifications(
-    events: EventStoreApplication, after: int = 0, stop: int | None = None, batch: int = READ_BATCH
+    events: EventStoreApplication,
+    after: int = 0,
+    stop: int | None = None,
+    batch: int = READ_BATCH,
+    topics: Sequence[str] = (),
 ) -> Iterator[Sequence[Notification]]:
-    """The stored log after ``after`` (up to ``stop``), a batch at a time."""
+    """The stored log after ``after`` (up to ``stop``, only ``topics``), a batch at a time."""
     position = after
     while True:
         rows = events.recorder.select_notifications(
-            start=position, limit=batch, stop=stop, inclusive_of_start=False
+            start=position, limit=batch, stop=stop, topics=topics, inclusive_of_start=False
         )
         if not rows:
             return
@@ -141,6 +149,7 @@ def replay(
     keep: Callable[[LedgerEvent], bool] | None = None,
     after: int = 0,
     head: str = GENESIS,
+    tree: Frontier | None = None,
     stop: int | None = None,
     progress: Progress | None = None,
 ) -> Replayed:
@@ -150,17 +159,23 @@ def replay(
     still checked and linked. The replay stops before a damaged event, as the
     live projector does, and says so in `Replayed.failure`.
     """
-    walker = trust.walker(head, after)
+    if tree is None and after:
+        raise ValueError("a replay that starts after the first event needs the tree there")
+    walker = trust.walker(head, after, Frontier() if tree is None else tree.copy())
+    assert walker.tree is not None
+    key = trust.key
     mapper = events.mapper
     assert isinstance(mapper, PydanticMapper)
     total = stop if stop is not None else events.recorder.max_notification_id() or 0
     for batch in notifications(events, after, stop):
         statements: list[Statement] = []
         links: list[Statement] = []
+        # Apart from the links, so that each kind is one executemany run.
+        nodes: list[Statement] = []
         failure: ProjectionError | None = None
-        reached = (walker.position, walker.head)
+        reached = (walker.position, walker.head, walker.tree.copy())
         for notification in batch:
-            reached = (walker.position, walker.head)
+            reached = (walker.position, walker.head, walker.tree.copy())
             step = walker.step(notification)
             if step.problem is not None:
                 failure = ProjectionError(notification.id, step.problem)
@@ -174,9 +189,19 @@ def replay(
             if keep is None or keep(event):
                 statements.extend(statements_for(event, notification.id))
             links.append(audit_chain.insert_link(notification.id, step.link))
-        target.write(statements + links)
+            seal = (
+                ""
+                if key is None
+                else digests.tree_seal(key, step.leaf_index, notification.id, step.link, step.nodes)
+            )
+            nodes.append(
+                audit_tree.insert_node_row(
+                    step.leaf_index, notification.id, step.mac, step.nodes, seal
+                )
+            )
+        target.write(statements + links + nodes)
         if failure is not None:
-            return Replayed(*reached, failure)
+            return Replayed(reached[0], reached[1], failure, reached[2])
         if progress is not None:
             progress(batch[-1].id, max(total, batch[-1].id))
-    return Replayed(walker.position, walker.head)
+    return Replayed(walker.position, walker.head, tree=walker.tree)

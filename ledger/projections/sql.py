@@ -31,7 +31,10 @@ TABLES = (
     "ledger_feed_owners",
     "ledger_webhooks",
     "ledger_audit_chain",
+    "ledger_audit_tree",
 )
+#: Tables beside the views that a rebuild leaves as they are (what was published stays).
+KEPT_TABLES = ("ledger_audit_digests",)
 #: Retired indexes, named in DROP INDEX statements (qualified like tables on PostgreSQL).
 RETIRED_INDEXES = ("ledger_activity_by_partner", "ledger_credits_by_month")
 
@@ -100,5 +103,5 @@ class Dialect:
 
 @lru_cache(maxsize=512)
 def _render(dialect: Dialect, template: str) -> str:
-    text = template.format(**{t: dialect.table(t) for t in TABLES + RETIRED_INDEXES})
+    text = template.format(**{t: dialect.table(t) for t in TABLES + KEPT_TABLES + RETIRED_INDEXES})
     return text.replace("?", "%s") if dialect.name == "postgres" else text

@@ -26,11 +26,14 @@ from eventsourcing.persistence import (
     Tracking,
 )
 
+from ledger import digests
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import EventDecodingError, ProjectionError
 from ledger.eventstore import EventStoreApplication
 from ledger.mapper import PydanticMapper
-from ledger.projections.sql import Params, Row
+from ledger.merkle import Frontier
+from ledger.projections import audit_tree
+from ledger.projections.sql import Params, Row, Statement
 from ledger.projections.views import Applied, LedgerViews, ViewsMoved
 from ledger.sealing import Trust
 
@@ -63,6 +66,13 @@ class ViewUpdater:
         #: Where the views stop, and why, after the last catch-up; None when they are whole.
         self.failure: ProjectionError | None = None
         self._unanalyzed = 0  # events applied since the statistics were last refreshed
+        #: (position, chain head, tree frontier) after the last batch this updater applied:
+        #: the next batch starts from it without reading the tree's peaks again.
+        self._tree: tuple[int, str, Frontier] | None = None
+        #: (tree size, signed_at) of the last digest published, once read.
+        self._last_digest: tuple[int, int] | None = None
+        self.digest_every_events = audit_tree.DIGEST_EVERY_EVENTS
+        self.digest_every_seconds = audit_tree.DIGEST_EVERY_SECONDS
         # Both eventsourcing recorders (SQLite and PostgreSQL) name their table here.
         recorder: Any = events.recorder
         self._head = views.head_statement(recorder.events_table_name)
@@ -93,10 +103,18 @@ class ViewUpdater:
         return rows
 
     def check(
-        self, batch: Sequence[Notification], head: str, after: int
+        self,
+        batch: Sequence[Notification],
+        head: str,
+        after: int,
+        tree: Frontier | None = None,
     ) -> tuple[list[Applied], ProjectionError | None]:
-        """The batch's events up to the first one that fails its seal or decoding."""
-        walker = self.trust.walker(head, after)
+        """The batch's events up to the first one that fails its seal or decoding.
+
+        With ``tree`` (the Merkle frontier at ``after``, grown in place) every step
+        also carries its leaf and the nodes it completes.
+        """
+        walker = self.trust.walker(head, after, tree)
         good: list[Applied] = []
         for notification in batch:
             step = walker.step(notification)
@@ -145,10 +163,16 @@ class ViewUpdater:
                 if not batch:
                     self.failure = None
                     return applied
-                good, failure = self.check(batch, head, after)
+                tree = self._tree_at(after, head)
+                if tree is None:  # another projector moved the views between two reads
+                    conflicts += 1
+                    if conflicts > MAX_CONFLICTS:
+                        raise ViewsMoved(after)
+                    continue
+                good, failure = self.check(batch, head, after, tree)
                 if good:
                     try:
-                        self._views.apply(good, after, Tracking(self.name, good[-1][1].id))
+                        self._apply(good, after, tree)
                     except (ViewsMoved, IntegrityError, OperationalError) as error:
                         moved = self._views.chain_head()[0] != after
                         if moved or isinstance(error, ViewsMoved | OperationalError):
@@ -195,20 +219,94 @@ class ViewUpdater:
                 )
                 if not first or first[0].id != fresh[0].id:
                     return None
-            good, failure = self.check(fresh, head, after)
+            tree = self._tree_at(after, head)
+            if tree is None:
+                return None
+            good, failure = self.check(fresh, head, after, tree)
             if failure is not None or not good:
                 return None
             try:
-                self._views.apply(good, after, Tracking(self.name, good[-1][1].id))
+                self._apply(good, after, tree)
             except (ViewsMoved, IntegrityError, OperationalError):
                 return None
             self.failure = None
             self._count_applied(len(good))
             return len(good)
 
+    def _tree_at(self, after: int, head: str) -> Frontier | None:
+        """A copy of the tree's frontier at position ``after``; None if the stored tree is
+        elsewhere (another projector moved on between the two reads)."""
+        cached = self._tree
+        if cached is not None and cached[0] == after and cached[1] == head:
+            return cached[2].copy()
+        try:
+            position, frontier = audit_tree.frontier_at(self._views.query)
+        except audit_tree.MissingNode as missing:
+            raise ProjectionError(after, f"the audit tree is damaged: {missing}") from None
+        return frontier if position == after else None
+
+    def _apply(self, good: list[Applied], after: int, tree: Frontier) -> None:
+        """One transaction: the views, chain links, tree rows and a digest when one is due."""
+        key = self.trust.key
+        rows: list[Statement] = []
+        for _, notification, step in good:
+            seal = (
+                ""
+                if key is None
+                else digests.tree_seal(key, step.leaf_index, notification.id, step.link, step.nodes)
+            )
+            rows.append(
+                audit_tree.insert_node_row(
+                    step.leaf_index, notification.id, step.mac, step.nodes, seal
+                )
+            )
+        last = good[-1][2]
+        published = self._digest_due(tree.size) if key is not None else None
+        if published is not None:
+            assert key is not None
+            root = tree.root().hex()
+            signature = digests.sign_digest(
+                key, last.position, last.link, tree.size, root, published
+            )
+            rows.append(
+                audit_tree.insert_digest(
+                    tree.size, last.position, last.link, root, published, signature
+                )
+            )
+        self._views.apply(good, after, Tracking(self.name, last.position), rows)
+        self._tree = (last.position, last.link, tree)
+        if published is not None:
+            self._last_digest = (tree.size, published)
+
+    def _digest_due(self, size: int) -> int | None:
+        """The signing time when a digest is due at this tree size, else None."""
+        now = int(time.time())
+        for fresh in (False, True):
+            if self._last_digest is None or fresh:
+                rows = self._views.query(audit_tree.LAST_DIGEST, ())
+                self._last_digest = (
+                    (int(rows[0]["tree_size"]), int(rows[0]["signed_at"])) if rows else (0, 0)
+                )
+            last_size, signed_at = self._last_digest
+            if size <= last_size:
+                return None
+            due = (
+                size - last_size >= self.digest_every_events
+                or now - signed_at >= self.digest_every_seconds
+            )
+            if not due:
+                return None
+        return now
+
     @staticmethod
     def _unappliable(good: list[Applied], error: BaseException) -> ProjectionError | None:
         """The error of the one event that failed to apply; None: narrow the batch down first."""
         if len(good) > 1:
             return None
+        if isinstance(error, IntegrityError):
+            return ProjectionError(
+                good[0][1].id,
+                "cannot be applied to the views: it repeats what they already hold (an event"
+                f" deleted and stored again, or copied?): {error}",
+            )
         return ProjectionError(good[0][1].id, f"cannot be applied to the views: {error}")

@@ -26,6 +26,7 @@ from ledger.faults import reading
 from ledger.projections import (
     activity_log,
     audit_chain,
+    audit_tree,
     customer_list,
     feed,
     monthly_credits,
@@ -49,7 +50,7 @@ PROJECTIONS = (
 )
 HANDLERS: tuple[Handler, ...] = tuple(p.handle for p in PROJECTIONS)
 VIEW_DDL: tuple[str, ...] = tuple(statement for p in PROJECTIONS for statement in p.DDL)
-DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL
+DDL: tuple[str, ...] = VIEW_DDL + audit_chain.DDL + audit_tree.DDL
 
 
 @cache
@@ -100,8 +101,15 @@ class LedgerViews:
     dialect: Dialect
     datastore: Any
 
-    def apply(self, batch: Sequence[Applied], after: int, tracking: Tracking) -> None:
-        """Apply a checked batch that directly follows position ``after``, with its chain links."""
+    def apply(
+        self,
+        batch: Sequence[Applied],
+        after: int,
+        tracking: Tracking,
+        extra: Sequence[Statement] = (),
+    ) -> None:
+        """Apply a checked batch that directly follows position ``after``, with its chain
+        links and ``extra`` statements (the audit tree's rows)."""
         with self.datastore.transaction(commit=True) as cursor:
             # Tracking first: it is a write, so it takes SQLite's write lock (or the
             # PostgreSQL row lock) before anything is read. The tracking row refuses a
@@ -117,6 +125,7 @@ class LedgerViews:
                 statements.extend(statements_for(event, notification.id))
             # The links last, so that they form one run of one statement.
             statements.extend(audit_chain.insert_link(n.id, step.link) for _, n, step in batch)
+            statements.extend(extra)
             with self._pipelined(cursor):
                 execute_all(cursor, self.dialect, statements)
 
