@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from ledger.digests import tree_seal
 from ledger.merkle import Frontier, Lookup
 from ledger.projections.sql import Query, Row, Statement
+from ledger.sealing import Step
 
 __all__ = [
     "DDL",
@@ -60,6 +62,12 @@ def insert_node_row(
         "INSERT INTO {ledger_audit_tree} VALUES (?, ?, ?, ?, ?)",
         (leaf_index, position, mac, nodes, seal),
     )
+
+
+def tree_row(key: bytes | None, position: int, step: Step) -> Statement:
+    """The stored row of one checked step, sealed with ``key`` (unsealed when None)."""
+    seal = "" if key is None else tree_seal(key, step.leaf_index, position, step.link, step.nodes)
+    return insert_node_row(step.leaf_index, position, step.mac, step.nodes, seal)
 
 
 def insert_digest(

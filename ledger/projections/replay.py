@@ -21,7 +21,6 @@ from typing import Protocol
 
 from eventsourcing.persistence import Notification
 
-from ledger import digests
 from ledger.aggregates.base import LedgerEvent
 from ledger.errors import EventDecodingError, ProjectionError
 from ledger.eventstore import EventStoreApplication
@@ -189,16 +188,7 @@ def replay(
             if keep is None or keep(event):
                 statements.extend(statements_for(event, notification.id))
             links.append(audit_chain.insert_link(notification.id, step.link))
-            seal = (
-                ""
-                if key is None
-                else digests.tree_seal(key, step.leaf_index, notification.id, step.link, step.nodes)
-            )
-            nodes.append(
-                audit_tree.insert_node_row(
-                    step.leaf_index, notification.id, step.mac, step.nodes, seal
-                )
-            )
+            nodes.append(audit_tree.tree_row(key, notification.id, step))
         target.write(statements + links + nodes)
         if failure is not None:
             return Replayed(reached[0], reached[1], failure, reached[2])

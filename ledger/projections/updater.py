@@ -248,18 +248,9 @@ class ViewUpdater:
     def _apply(self, good: list[Applied], after: int, tree: Frontier) -> None:
         """One transaction: the views, chain links, tree rows and a digest when one is due."""
         key = self.trust.key
-        rows: list[Statement] = []
-        for _, notification, step in good:
-            seal = (
-                ""
-                if key is None
-                else digests.tree_seal(key, step.leaf_index, notification.id, step.link, step.nodes)
-            )
-            rows.append(
-                audit_tree.insert_node_row(
-                    step.leaf_index, notification.id, step.mac, step.nodes, seal
-                )
-            )
+        rows: list[Statement] = [
+            audit_tree.tree_row(key, notification.id, step) for _, notification, step in good
+        ]
         last = good[-1][2]
         published = self._digest_due(tree.size) if key is not None else None
         if published is not None:
