@@ -22,11 +22,8 @@ Run alone: ``.venv/bin/python benchmarks/b6_history.py [--quick] [--events N]
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +31,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import postgres_available, quiet_logging
+import history_part
+from common import quiet_logging
 from datasets import SECRET, Baseline, bulk_load, es_env, es_read_log, store
-from suite import Row, rate_ratio, show, time_ratio, write_rows
+from suite import Row, rate_ratio, time_ratio
 
 from ledger import Ledger
 from ledger.audit import verify_proof
 
 HERE = Path(__file__).resolve()
-STORES = ("sqlite", "postgres")
 QUICK_EVENTS = 10_000
 FULL_EVENTS = 1_000_000
 OPERATIONS = ("catch_up", "rebuild", "rebuild_views", "verify_events", "verify", "export")
@@ -148,16 +145,6 @@ def measure_proof(url: str) -> dict[str, Any]:
     }
 
 
-def in_subprocess(operation: str, url: str) -> dict[str, Any]:
-    output = subprocess.run(
-        [sys.executable, str(HERE), "--measure", operation, "--url", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
-
-
 # -- the part -----------------------------------------------------------------------------------
 
 
@@ -168,14 +155,14 @@ def measure_store(kind: str, events: int) -> dict[str, Any]:
         load_s = time.perf_counter() - started
         print(f"B6 {kind}: loaded {loaded:,} events in {load_s:.1f} s", flush=True)
         figures: dict[str, Any] = {"events": loaded, "load_s": load_s}
-        figures["baseline"] = in_subprocess("baseline", url)
+        figures["baseline"] = history_part.in_subprocess(HERE, "baseline", url)
         for operation in OPERATIONS:  # catch_up first: it builds the live views
-            figures[operation] = in_subprocess(operation, url)
+            figures[operation] = history_part.in_subprocess(HERE, operation, url)
             print(
                 f"B6 {kind}: {operation} {figures[operation]['events_per_s']:,.0f} events/s",
                 flush=True,
             )
-        figures["prove"] = in_subprocess("prove", url)
+        figures["prove"] = history_part.in_subprocess(HERE, "prove", url)
         return figures
 
 
@@ -235,34 +222,19 @@ def rows_for(kind: str, figures: dict[str, Any]) -> list[Row]:
 
 
 def run(quick: bool, stores: Sequence[str], events: int | None = None) -> list[Row]:
-    events = events or (QUICK_EVENTS if quick else FULL_EVENTS)
-    rows: list[Row] = []
-    for kind in stores:
-        if kind not in STORES:
-            continue
-        if kind == "postgres" and (problem := postgres_available()):
-            print(f"B6: PostgreSQL skipped: {problem}")
-            continue
-        rows += rows_for(kind, measure_store(kind, events))
-    return rows
-
-
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS:,} events")
-    parser.add_argument("--events", type=int, default=None)
-    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
-    parser.add_argument("--measure", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.measure:
-        print(json.dumps(measure(args.measure, args.url)))
-        return
-    quiet_logging()
-    rows = run(args.quick, args.stores, args.events)
-    show(rows, "B6 — history at scale (events/s; peak RSS in the JSON)")
-    print(f"wrote {write_rows('b6_history', rows, ('eventsourcing', 'psycopg'), quick=args.quick)}")
+    count = events or (QUICK_EVENTS if quick else FULL_EVENTS)
+    return history_part.each_store(
+        "B6", stores, lambda kind: rows_for(kind, measure_store(kind, count))
+    )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    history_part.main(
+        sys.argv[1:],
+        doc=__doc__,
+        quick_events=QUICK_EVENTS,
+        measure=measure,
+        run=run,
+        title="B6 — history at scale (events/s; peak RSS in the JSON)",
+        name="b6_history",
+    )

@@ -18,23 +18,20 @@ Run alone: ``.venv/bin/python benchmarks/b7_feed.py [--quick] [--events N]
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import postgres_available, quiet_logging
+import history_part
+from common import quiet_logging
 from datasets import PARTNERS, SECRET, bulk_load, es_read_log, store
-from suite import Row, rate_ratio, show, write_rows
+from suite import Row, rate_ratio
 
 from ledger import Actor, Ledger, Role
 
 HERE = Path(__file__).resolve()
-STORES = ("sqlite", "postgres")
 QUICK_EVENTS = 10_000
 FULL_EVENTS = 1_000_000
 PAGE = 1000
@@ -61,23 +58,13 @@ def measure(operation: str, url: str) -> dict[str, Any]:
     return {"count": count, "seconds": elapsed, "per_s": count / elapsed if elapsed else 0.0}
 
 
-def in_subprocess(operation: str, url: str) -> dict[str, Any]:
-    output = subprocess.run(
-        [sys.executable, str(HERE), "--measure", operation, "--url", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
-
-
 def measure_store(kind: str, events: int) -> Row:
     with store(kind) as url:
         loaded = bulk_load(url, events)
         with Ledger.open(url, secret_key=SECRET, views="follower") as led:
             led.catch_up()
-        baseline = in_subprocess("baseline", url)
-        feed = in_subprocess("feed", url)
+        baseline = history_part.in_subprocess(HERE, "baseline", url)
+        feed = history_part.in_subprocess(HERE, "feed", url)
         print(f"B7 {kind}: {feed['count']:,} items at {feed['per_s']:,.0f}/s", flush=True)
         ratio = rate_ratio(feed["per_s"], baseline["per_s"])
         return Row(
@@ -101,34 +88,17 @@ def measure_store(kind: str, events: int) -> Row:
 
 
 def run(quick: bool, stores: Sequence[str], events: int | None = None) -> list[Row]:
-    events = events or (QUICK_EVENTS if quick else FULL_EVENTS)
-    rows: list[Row] = []
-    for kind in stores:
-        if kind not in STORES:
-            continue
-        if kind == "postgres" and (problem := postgres_available()):
-            print(f"B7: PostgreSQL skipped: {problem}")
-            continue
-        rows.append(measure_store(kind, events))
-    return rows
-
-
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS:,} events")
-    parser.add_argument("--events", type=int, default=None)
-    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
-    parser.add_argument("--measure", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.measure:
-        print(json.dumps(measure(args.measure, args.url)))
-        return
-    quiet_logging()
-    rows = run(args.quick, args.stores, args.events)
-    show(rows, "B7 — the integration feed (items/s beside the bare read's events/s)")
-    print(f"wrote {write_rows('b7_feed', rows, ('eventsourcing', 'psycopg'), quick=args.quick)}")
+    count = events or (QUICK_EVENTS if quick else FULL_EVENTS)
+    return history_part.each_store("B7", stores, lambda kind: [measure_store(kind, count)])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    history_part.main(
+        sys.argv[1:],
+        doc=__doc__,
+        quick_events=QUICK_EVENTS,
+        measure=measure,
+        run=run,
+        title="B7 — the integration feed (items/s beside the bare read's events/s)",
+        name="b7_feed",
+    )

@@ -65,7 +65,7 @@ def bulk_load(url: str, events: int, seed: int = SEED) -> int:
     with Ledger.open(url, secret_key=SECRET, views="follower") as led:
         store = led._uow.events
         vault = led._vault
-        policy = led.cancellation_policy
+        policies = led._policies
         written = 0
         order_no = 0
         pending: list[Any] = []
@@ -92,7 +92,7 @@ def bulk_load(url: str, events: int, seed: int = SEED) -> int:
                 ),
                 partner_id=partner_id,
                 customer=customer,
-                policy=policy,
+                policy=policies.current,
                 key_ciphertext=vault.seal(order_id, generate_mak()),
                 user="ann",
                 now=now,
@@ -116,7 +116,7 @@ def bulk_load(url: str, events: int, seed: int = SEED) -> int:
                     )
                 written += 1
             if order_no % 10 == 9:
-                cancel_order(order, licence, policy, "ann", now + timedelta(days=1))
+                cancel_order(order, licence, policies, "ann", now + timedelta(days=1))
                 written += 3
             order_no += 1
             if len(pending) >= 600:

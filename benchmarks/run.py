@@ -46,6 +46,7 @@ PARTS = {
     "B6": "b6_history",
     "B7": "b7_feed",
     "B8": "b8_webhooks",
+    "B9": "b9_what_if",
     "SM": "bench_state_machine",
 }
 EXTRA_PARTS = ("SM",)

@@ -6,6 +6,7 @@
 """
 
 from ledger.application import Ledger
+from ledger.audit.what_if import WhatIfReport
 from ledger.money import Money
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.policies.kms import kms_migration_deadline
@@ -21,6 +22,7 @@ from ledger.values import (
     FeedItem,
     FeedPage,
     OrderId,
+    OrderTerms,
     Product,
     ProductKind,
     RefundRequest,
@@ -44,11 +46,13 @@ __all__ = [
     "Ledger",
     "Money",
     "OrderId",
+    "OrderTerms",
     "Product",
     "ProductKind",
     "RefundRequest",
     "Role",
     "SoftwareItem",
     "WebhookEndpoint",
+    "WhatIfReport",
     "kms_migration_deadline",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "FeedPage",
     "OrderId",
     "OrderStatus",
+    "OrderTerms",
     "Product",
     "ProductKind",
     "RefundRequest",
@@ -159,6 +160,23 @@ class Product(JSONReady):
         if any(b not in (32, 64) for b in bitness):
             raise InvalidInput("bitness", "only 32 and 64 are offered")
         object.__setattr__(self, "bitness", bitness)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTerms(JSONReady):
+    """An order as bought: what a cancellation policy decides from (R19).
+
+    ``total`` is ``unit_price × quantity``; ``tax_inclusive`` is R2's flag for
+    the ``market``; ``purchased_at`` is the purchase's instant in UTC.
+    """
+
+    product: Product
+    market: str
+    quantity: int
+    unit_price: Money
+    total: Money
+    tax_inclusive: bool
+    purchased_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@
 
     given = bought(ProductKind.PERPETUAL)                 # Order.Purchased, Licence.Issued
     outcome = given.when(lambda g: cancel_order(g.order, g.licence, DEFAULT, "ann", T0 + WINDOW))
+    # DEFAULT: the policies the decision may use (R20), here the built-in default only
     outcome.then_raises(CancellationWindowClosed)          # ... and nothing recorded
 
 *Given* is a history made by the domain itself (so it holds the events the
@@ -26,12 +27,20 @@ from ledger.aggregates.base import LedgerEvent
 from ledger.aggregates.decisions import place_order
 from ledger.aggregates.order import OrderRequest
 from ledger.errors import LedgerError
+from ledger.policies.calls import PolicyBook
 from tests.support import product
 
-__all__ = ["DEFAULT", "T0", "Given", "Outcome", "bought", "event_names"]
+__all__ = ["DEFAULT", "T0", "Given", "Outcome", "bought", "event_names", "policies"]
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-DEFAULT = CancellationPolicy.default()
+DEFAULT = PolicyBook(CancellationPolicy.default())
+
+
+def policies(policy: CancellationPolicy) -> PolicyBook:
+    """The policies of a ledger opened with ``cancellation_policy=policy``."""
+    return PolicyBook(policy)
+
+
 R = TypeVar("R")
 
 
@@ -114,7 +123,7 @@ def bought(
     market: str = "NL",
     quantity: int = 3,
     unit_price: Money | None = None,
-    policy: CancellationPolicy = DEFAULT,
+    policy: CancellationPolicy | None = None,
     at: datetime = T0,
     tenant_id: UUID | None = None,
 ) -> Given:
@@ -129,7 +138,7 @@ def bought(
         customer=Customer(
             tenant_id=tenant, domain="contoso.example", name="Contoso", market=market
         ),
-        policy=policy,
+        policy=(DEFAULT if policy is None else policies(policy)).current,
         key_ciphertext="sealed",
         user="ann",
         now=at,

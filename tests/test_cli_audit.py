@@ -240,3 +240,30 @@ def test_cli_main_path_in_subprocesses(durable_url: str, tmp_path: Path) -> None
     assert verified.returncode == 0
     status = _cli(durable_url, "--format", "json", "views", "status")
     assert json.loads(status.stdout)["position"] == 4
+
+
+def test_cli_audit_what_if_replays_under_a_policy_from_a_module(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT / "examples")
+    who = ("--as", "acc", "--role", "ACCOUNT_ADMIN", "--partner", "P1")
+    policy = ("audit", "what-if", "--policy", "product_line_policy:SEVENTY_TWO_HOURS")
+    code, out, _ = run("--format", "json", *who, *policy)
+    assert code == 0
+    report = json.loads(out)
+    assert report["policy_id"] == "trials-72h/2026-12"
+    assert [row["change"] for row in report["rows"]] == ["same"]
+    code, out, _ = run("--format", "csv", *who, *policy, "--from", "2026-11-03")
+    assert code == 0
+    assert out.splitlines()[0].startswith("order_id,tenant_id,product_id,purchased_at,deadline")
+    assert len(out.splitlines()) == 1  # the order was bought on 2026-11-02
+    code, out, _ = run(*who, *policy)
+    assert code == 0
+    assert "1 orders: same 1, credit_changed 0, deadline_changed 0, would_be_refused 0" in out
+    code, _, err = run(*who, "audit", "what-if", "--policy", "no_such_module:X")
+    assert code == 2
+    assert "--policy" in err
+    code, _, err = run(
+        "--as", "mia", "--role", "MARKETING_CONTENT_ADMIN", "--partner", "P1", *policy
+    )
+    assert code == exit_code(AccessDenied("x"))

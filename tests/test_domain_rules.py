@@ -31,7 +31,7 @@ from ledger.errors import (
     RefundNotPossible,
 )
 from ledger.values import CancellationStatus
-from tests.domain import DEFAULT, T0, bought, event_names
+from tests.domain import DEFAULT, T0, bought, event_names, policies
 from tests.support import HalfCredit, Overpaying, product
 
 WINDOW = timedelta(days=30)
@@ -60,7 +60,7 @@ def _purchase(
         request=request,
         partner_id="P1",
         customer=customer,
-        policy=DEFAULT,
+        policy=DEFAULT.current,
         user="ann",
         now=T0,
     )
@@ -256,14 +256,15 @@ def test_r8_perpetual_credit_is_the_whole_total() -> None:
 
 
 def test_r8_a_custom_policy_credit_is_used_and_an_impossible_one_refused() -> None:
-    given = bought()
-    half = HalfCredit(dict(DEFAULT.windows))
+    windows = dict(CancellationPolicy.default().windows)
+    half, overpaying = HalfCredit(windows), Overpaying(windows)
+    given = bought(policy=half)
     assert given.when(
-        lambda g: cancel_order(g.order, g.licence, half, "ann", T0)
+        lambda g: cancel_order(g.order, g.licence, policies(half), "ann", T0)
     ).value.credit == eur("15.00")
-    broken = bought()
+    broken = bought(policy=overpaying)
     broken.when(
-        lambda g: cancel_order(g.order, g.licence, Overpaying(dict(DEFAULT.windows)), "ann", T0)
+        lambda g: cancel_order(g.order, g.licence, policies(overpaying), "ann", T0)
     ).then_raises(ConfigurationError)
 
 

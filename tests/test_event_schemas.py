@@ -26,7 +26,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from ledger import Actor, Ledger, Money, Product, ProductKind, Role
+from ledger import Actor, CancellationPolicy, Ledger, Money, Product, ProductKind, Role
 from ledger.aggregates.base import LedgerEvent, registered_topics
 from ledger.aggregates.order import Order, purchase_fingerprint
 from ledger.errors import EventDecodingError
@@ -158,6 +158,33 @@ def test_every_v1_stored_event_still_decodes() -> None:
     )
     credit = next(e for e in decoded if isinstance(e, Order.CreditIssued))
     assert credit.money == Money("498.00", "EUR")
+
+
+#: ``Order.Purchased`` as class version 2 stored it, before R20 recorded the policy.
+V2_PURCHASED = (
+    b'{"cancellable_until":"2026-11-02T09:00:00Z","class_version":2,"currency":"EUR",'
+    b'"idempotency_key":null,"kind":"SUBSCRIPTION","market":"NL",'
+    b'"originator_id":"00000000-0000-4000-8000-000000000001","originator_topic":"ledger:Order",'
+    b'"originator_version":1,"partner_id":"P1","product_id":"CFQ7TTC0LH18","quantity":1,'
+    b'"request_fingerprint":"f","sku_id":"0001","tax_inclusive":true,'
+    b'"tenant_id":"00000000-0000-4000-8000-000000000001","term_days":30,'
+    b'"timestamp":"2026-10-03T09:00:00Z","title":"Project Plan 3","total":"30.00",'
+    b'"unit_price":"30.00","user":"ann"}'
+)
+
+
+def test_a_v2_purchase_belongs_to_the_built_in_default_policy() -> None:
+    stored = StoredEvent(
+        originator_id=SAMPLE_ID,
+        originator_version=1,
+        topic="ledger:Order.Purchased.v1",
+        state=V2_PURCHASED,
+    )
+    purchased = mapper.to_domain_event(stored)
+    assert isinstance(purchased, Order.Purchased)
+    assert purchased.policy_id == "standard-30d/2026-11" == CancellationPolicy.default().policy_id
+    assert (purchased.versions, purchased.languages, purchased.bitness) == ((), (), ())
+    assert purchased.cancellable_until == SAMPLE_TIME
 
 
 def test_the_v1_idempotency_fingerprint_is_unchanged() -> None:

@@ -117,3 +117,12 @@ def test_webhooks_example_verifies_retries_and_invoices_each_item_once(tmp_path:
     assert re.search(r"order\.purchased\s+498\.00 EUR", output)
     assert re.search(r"credit\.issued\s+498\.00 EUR", output)
     assert "0 items waiting" in output
+
+
+def test_product_line_example_runs_a_what_if_and_switches_policy(tmp_path: Path) -> None:
+    out = _run("product_line_policy.py", cwd=tmp_path)
+    assert "TRIAL-365     credit 24.00 EUR, would be -: would_be_refused" in out
+    assert "EUR: credited 24.00 EUR, would be 0.00 EUR (-24.00 EUR)" in out
+    assert "the Office order bought before keeps 2026-12-02 09:00" in out
+    assert "a trial bought now may be cancelled until 2026-11-10 09:00" in out
+    assert out in (ROOT / "docs" / "testing.md").read_text()

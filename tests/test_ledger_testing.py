@@ -230,8 +230,9 @@ def test_a_diverging_command_is_the_when_of_a_story_with_expected_and_actual() -
             "When",
             "   4. ann (ADMIN_AGENT at P1) cancels o1, 8 days − 1 µs after its purchase",
             "Then the ledger and the model disagree:",
-            "      expected success, the ledger raised ConfigurationError: the cancellation"
-            " policy credited 40.00 EUR on an order of 20.00 EUR",
+            "      expected success, the ledger raised ConfigurationError: cancellation policy"
+            " 'tests.support.Overpaying:perpetual=30d,subscription=30d' credited 40.00 EUR"
+            " on an order of 20.00 EUR (order o1)",
         ]
     )
     assert harness.failed_at is not None

@@ -64,6 +64,8 @@ EXAMPLES = {
 }
 WINDOW_PASSED = timedelta(days=40)
 #: Neither an Actor nor a usable name, for the audit exports' optional ``actor=``.
+#: A bad start or end of a what-if's period (None is a good one there: an open end).
+BAD_BOUND = bad.BAD_DAY.filter(lambda value: value is not None)
 SOME_NOT_ACTOR = st.one_of(
     bad.NOT_ACTOR.filter(lambda value: value is not None and not isinstance(value, str)),
     bad.BAD_OPTIONAL_TEXT,
@@ -331,6 +333,24 @@ COMMANDS: list[EntryPoint] = [
         lambda s, a: s.led.audit.export_activity(**a),
     ),
     EntryPoint(
+        "audit.what_if",
+        lambda s: {
+            "actor": s.admin,
+            "policy": CancellationPolicy.seven_day_subscriptions(),
+            "start": None,
+            "end": None,
+        },
+        {
+            "actor": bad.NOT_ACTOR,
+            "policy": st.one_of(
+                st.sampled_from(["default", {}, 30, CancellationPolicy]), bad.ODD_VALUES
+            ),
+            "start": BAD_BOUND,
+            "end": BAD_BOUND,
+        },
+        lambda s, a: s.led.audit.what_if(**a),
+    ),
+    EntryPoint(
         "audit.as_of().queries",
         lambda s: {"tenant_id": s.tenant_id, "partner_id": "P1", "month": "2026-11"},
         {"tenant_id": bad.BAD_UUID, "partner_id": bad.BAD_TEXT, "month": bad.BAD_MONTH},
@@ -570,6 +590,7 @@ def _open_bad(tmp_path: Path) -> EntryPoint:
             "secret_key": None,
             "previous_keys": (),
             "cancellation_policy": None,
+            "earlier_policies": (),
             "logger": SILENT,
         },
         {
@@ -601,6 +622,17 @@ def _open_bad(tmp_path: Path) -> EntryPoint:
                 st.integers(),
             ),
             "cancellation_policy": st.one_of(st.sampled_from(["default", {}, 30]), bad.ODD_VALUES),
+            "earlier_policies": st.sampled_from(
+                [
+                    "standard",
+                    5,
+                    [1],
+                    (object(),),
+                    (CancellationPolicy, CancellationPolicy.default()),
+                    # Another policy under the built-in default's id.
+                    (CancellationPolicy({}, policy_id="standard-30d/2026-11"),),
+                ]
+            ),
             "logger": st.one_of(st.sampled_from([1, "log", object()]), bad.ODD_VALUES),
         },
         lambda s, a: Ledger.open(**a).close(),

@@ -18,7 +18,7 @@ from ledger.aggregates.refund import Refund
 from ledger.aggregates.tenant import Tenant
 from ledger.errors import InvalidInput
 from ledger.money import Money
-from ledger.policies.cancellation import CancellationPolicy
+from ledger.policies.calls import GoverningPolicy, PolicyBook
 from ledger.values import Cancellation, Customer
 
 __all__ = ["approve_refund", "cancel_order", "place_order", "require_order_tenant"]
@@ -30,7 +30,7 @@ def place_order(
     request: OrderRequest,
     partner_id: str,
     customer: Customer,
-    policy: CancellationPolicy,
+    policy: GoverningPolicy,
     key_ciphertext: str,
     user: str,
     now: datetime,
@@ -59,10 +59,10 @@ def place_order(
 
 
 def cancel_order(
-    order: Order, licence: Licence, policy: CancellationPolicy, user: str, now: datetime
+    order: Order, licence: Licence, policies: PolicyBook, user: str, now: datetime
 ) -> Cancellation:
     """R6–R8: the order is cancelled and credited, and its key revoked, in one decision (R7)."""
-    cancellation = order.cancel(policy, user, now)
+    cancellation = order.cancel(policies, user, now)
     licence.revoke("cancelled", user, now)
     return cancellation
 

@@ -10,27 +10,24 @@ events' ``apply`` only assigns, so replaying history can never fail on a rule.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 
 from ledger.aggregates.base import LedgerEvent
+from ledger.aggregates.order_request import FINGERPRINT_FIELDS, OrderRequest, purchase_fingerprint
 from ledger.errors import (
     AlreadyCancelled,
     CancellationWindowClosed,
-    ConfigurationError,
     IdempotencyConflict,
     NotCancellable,
 )
 from ledger.money import Money, stored_money
-from ledger.policies.cancellation import CancellationPolicy, days_left
+from ledger.policies.calls import GoverningPolicy, PolicyBook
+from ledger.policies.cancellation import STANDARD_POLICY_ID, days_left
 from ledger.policies.kms import require_issued_activation
 from ledger.policies.markets import check_can_sell, is_tax_inclusive
 from ledger.values import (
@@ -39,6 +36,7 @@ from ledger.values import (
     CancellationStatus,
     CreditReason,
     Customer,
+    OrderTerms,
     Product,
     ProductKind,
 )
@@ -50,98 +48,6 @@ __all__ = [
     "invoice_month",
     "purchase_fingerprint",
 ]
-
-#: R12: what "the same parameters" means for a repeated idempotency key, field by
-#: field of `OrderRequest`. Fixed: the hash of these fields is stored with every keyed
-#: order, so a field added to `Product` later does not change the meaning of old keys.
-FINGERPRINT_FIELDS = (
-    "tenant_id",
-    "product.product_id",
-    "product.sku_id",
-    "product.title",
-    "product.kind",
-    "product.term_days",
-    "product.versions",
-    "product.languages",
-    "product.bitness",
-    "quantity",
-    "unit_price.amount",
-    "unit_price.currency",
-    "activation",
-)
-
-
-def _fingerprint_reader() -> Any:
-    """A function that reads `FINGERPRINT_FIELDS` of a request into the fingerprint's JSON.
-
-    Written out from the field list once (as ``trusted.builder`` writes its
-    constructors), so that a purchase pays for plain attribute reads: walking the
-    dotted paths on every call cost more than hashing them.
-    """
-    groups: dict[str, list[str]] = {}
-    for path in FINGERPRINT_FIELDS:
-        parent, _, name = path.rpartition(".")
-        if "." in parent or not name.isidentifier() or (parent and not parent.isidentifier()):
-            raise ValueError(f"fingerprint fields are names, nested one level at most: {path}")
-        groups.setdefault(parent, []).append(name)
-    entries = [f"{name!r}: c(r.{name})" for name in groups.pop("", [])]
-    entries += [
-        f"{parent!r}: {{" + ", ".join(f"{name!r}: c(r.{parent}.{name})" for name in names) + "}"
-        for parent, names in groups.items()
-    ]
-    namespace: dict[str, Any] = {"c": _canonical}
-    # The source is made from the field list above, which is names only (checked).
-    exec("def read(r):\n    return {" + ", ".join(entries) + "}\n", namespace)
-    return namespace["read"]
-
-
-#: ``json.dumps(..., sort_keys=True, separators=(",", ":"))``'s encoder, built once.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    """What a partner asks to buy (R3): the parameters an idempotency key stands for (R12)."""
-
-    tenant_id: UUID
-    product: Product
-    quantity: int
-    unit_price: Money
-    activation: str = "MAK"
-    idempotency_key: str | None = None
-
-    @property
-    def total(self) -> Money:
-        return self.unit_price * self.quantity
-
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 over `FINGERPRINT_FIELDS` as canonical JSON (sorted keys, no spaces)."""
-        return hashlib.sha256(_CANONICAL.encode(_read_fingerprint(self)).encode()).hexdigest()
-
-
-#: How a field's value of these types is held in the fingerprint's JSON.
-_CANONICAL_FORMS: dict[type, Any] = {UUID: str, Decimal: str, tuple: list}
-
-
-def _canonical(value: object) -> object:
-    """A field's value as the fingerprint's JSON holds it."""
-    form = _CANONICAL_FORMS.get(type(value))
-    if form is not None:
-        return form(value)
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
-_read_fingerprint = _fingerprint_reader()
-
-
-def purchase_fingerprint(
-    tenant_id: UUID, product: Product, quantity: int, unit_price: Money, activation: str
-) -> str:
-    """`OrderRequest.fingerprint` of these parameters."""
-    return OrderRequest(tenant_id, product, quantity, unit_price, activation).fingerprint
 
 
 def invoice_month(at: datetime) -> str:
@@ -169,8 +75,10 @@ class Order(BaseAggregate[UUID]):
         term_days: int | None
         quantity: int
         total: Money
+        purchase_event: Order.Purchased
         purchased_at: datetime
         cancellable_until: datetime | None
+        policy_id: str
         request_fingerprint: str
         cancelled_at: datetime | None
         credited: Money
@@ -180,7 +88,7 @@ class Order(BaseAggregate[UUID]):
 
     class Purchased(Event, CanInitAggregate[UUID]):
         TOPIC: ClassVar[str] = "ledger:Order.Purchased.v1"
-        class_version: ClassVar[int] = 2
+        class_version: ClassVar[int] = 3
         originator_topic: str
         partner_id: str
         tenant_id: UUID
@@ -190,12 +98,16 @@ class Order(BaseAggregate[UUID]):
         title: str
         kind: ProductKind
         term_days: int | None
+        versions: tuple[str, ...]
+        languages: tuple[str, ...]
+        bitness: tuple[int, ...]
         quantity: int
         currency: str
         unit_price: Decimal
         total: Decimal
         tax_inclusive: bool
         cancellable_until: datetime | None
+        policy_id: str
         idempotency_key: str | None
         request_fingerprint: str
 
@@ -208,6 +120,37 @@ class Order(BaseAggregate[UUID]):
             state["currency"] = _money_v1_to_v2(state, "unit_price")
             _money_v1_to_v2(state, "total")
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """v3 records the policy the order was bought under (R20) and the whole product
+            (R19); orders from before belong to the built-in default policy."""
+            state["policy_id"] = STANDARD_POLICY_ID
+            for name in ("versions", "languages", "bitness"):
+                state[name] = []
+
+        @property
+        def terms(self) -> OrderTerms:
+            """The order as bought: what its policy decides from (R19)."""
+            product = Product(
+                product_id=self.product_id,
+                sku_id=self.sku_id,
+                title=self.title,
+                kind=self.kind,
+                term_days=self.term_days,
+                versions=self.versions,
+                languages=self.languages,
+                bitness=self.bitness,
+            )
+            return OrderTerms(
+                product=product,
+                market=self.market,
+                quantity=self.quantity,
+                unit_price=stored_money(self.unit_price, self.currency),
+                total=stored_money(self.total, self.currency),
+                tax_inclusive=self.tax_inclusive,
+                purchased_at=self.timestamp,
+            )
+
         def apply(self, order: Order) -> None:
             order.partner_id = self.partner_id
             order.tenant_id = self.tenant_id
@@ -217,8 +160,10 @@ class Order(BaseAggregate[UUID]):
             order.term_days = self.term_days
             order.quantity = self.quantity
             order.total = stored_money(self.total, self.currency)
+            order.purchase_event = self
             order.purchased_at = self.timestamp
             order.cancellable_until = self.cancellable_until
+            order.policy_id = self.policy_id
             order.request_fingerprint = self.request_fingerprint
             order.cancelled_at = None
             order.credited = stored_money("0", self.currency)
@@ -260,14 +205,25 @@ class Order(BaseAggregate[UUID]):
         request: OrderRequest,
         partner_id: str,
         customer: Customer,
-        policy: CancellationPolicy,
+        policy: GoverningPolicy,
         user: str,
         now: datetime,
     ) -> Order:
-        """R1–R3, R6: refuse KMS and blocked markets; fix tax flag, total and deadline."""
+        """R1–R3, R6, R20: refuse KMS and blocked markets; fix tax flag, total, deadline and
+        the policy that governs the order."""
         product, unit_price = request.product, request.unit_price
         require_issued_activation(request.activation)
         check_can_sell(product.kind, customer.market)
+        tax_inclusive = is_tax_inclusive(customer.market)
+        terms = OrderTerms(
+            product=product,
+            market=customer.market,
+            quantity=request.quantity,
+            unit_price=unit_price,
+            total=request.total,
+            tax_inclusive=tax_inclusive,
+            purchased_at=now,
+        )
         return cls._create(
             cls.Purchased,
             id=order_id,
@@ -281,12 +237,16 @@ class Order(BaseAggregate[UUID]):
             title=product.title,
             kind=product.kind,
             term_days=product.term_days,
+            versions=product.versions,
+            languages=product.languages,
+            bitness=product.bitness,
             quantity=request.quantity,
             currency=unit_price.currency,
             unit_price=unit_price.amount,
-            total=request.total.amount,
-            tax_inclusive=is_tax_inclusive(customer.market),
-            cancellable_until=policy.deadline(product.kind, now),
+            total=terms.total.amount,
+            tax_inclusive=tax_inclusive,
+            cancellable_until=policy.deadline(terms, order_id),
+            policy_id=policy.policy_id,
             idempotency_key=request.idempotency_key,
             request_fingerprint=request.fingerprint,
         )
@@ -298,6 +258,11 @@ class Order(BaseAggregate[UUID]):
                 f"key {idempotency_key!r} was used with other parameters (order {self.id})",
                 order_id=self.id,
             )
+
+    @property
+    def terms(self) -> OrderTerms:
+        """The order as bought: what its policy decides from (R19)."""
+        return self.purchase_event.terms
 
     @property
     def is_cancelled(self) -> bool:
@@ -315,7 +280,8 @@ class Order(BaseAggregate[UUID]):
         return not self.is_cancelled and self.refundable == Money.zero(self.total.currency)
 
     def cancellation_status(self, now: datetime) -> CancellationStatus:
-        """R9: cancellable and for how long, or why not."""
+        """R9: cancellable and for how long, or why not. The deadline is the one the order's
+        own policy fixed at purchase (R20)."""
         deadline = self.cancellable_until
         reason: CancellationReason
         if self.is_cancelled:
@@ -342,9 +308,11 @@ class Order(BaseAggregate[UUID]):
             refund_request_possible=reason == "window_closed",
         )
 
-    def cancel(self, policy: CancellationPolicy, user: str, now: datetime) -> Cancellation:
-        """R6–R8: refuse, or cancel and credit the policy's amount (the licence is revoked by
-        `ledger.aggregates.decisions.cancel_order`, which decides for both)."""
+    def cancel(self, policies: PolicyBook, user: str, now: datetime) -> Cancellation:
+        """R6–R8, R20: refuse, or cancel and credit the amount of the policy the order was
+        bought under (the licence is revoked by `ledger.aggregates.decisions.cancel_order`,
+        which decides for both)."""
+        policy = policies.governing(self.policy_id, self.id)
         status = self.cancellation_status(now)
         if status.reason == "cancelled":
             raise AlreadyCancelled(
@@ -359,14 +327,8 @@ class Order(BaseAggregate[UUID]):
             raise CancellationWindowClosed(
                 f"order {self.id} could be cancelled until {self.cancellable_until}"
             )
-        credit = policy.credit(self.kind, self.total, self.term_days, self.purchased_at, now)
-        # A custom policy is user code: its credit must still fit the order (R8).
-        if not isinstance(credit, Money) or credit.currency != self.total.currency:
-            raise ConfigurationError(f"the cancellation policy returned {credit!r}, not Money")
-        if not Money.zero(credit.currency) <= credit <= self.refundable:
-            raise ConfigurationError(
-                f"the cancellation policy credited {credit} on an order of {self.total}"
-            )
+        # A custom policy is user code: `GoverningPolicy` checks its credit fits the order (R8).
+        credit = policy.credit(self.terms, now, self.refundable, self.id)
         self.trigger_event(self.Cancelled, timestamp=now, user=user)
         self.issue_credit(credit, reason="cancellation", refund_id=None, user=user, now=now)
         return Cancellation(

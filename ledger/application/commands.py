@@ -5,7 +5,7 @@ A facade method is written as the decision it makes::
     @command(access.CANCEL, sees=ORDER_AND_LICENCE, checks={"order_id": _validate.uuid})
     def cancel(self, call: Call[tuple[Order, Licence]], order_id: UUID) -> Cancellation:
         order, licence = call.seen
-        cancellation = cancel_order(order, licence, self._policy, call.user, call.now())
+        cancellation = cancel_order(order, licence, self._policies, call.user, call.now())
         self._uow.save(order, licence)
         return cancellation
 

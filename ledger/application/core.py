@@ -26,7 +26,7 @@ from ledger.errors import (
 )
 from ledger.keys import KeyVault
 from ledger.policies import access
-from ledger.policies.cancellation import CancellationPolicy
+from ledger.policies.calls import PolicyBook
 from ledger.projections.sql import Params, Query, Row
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
@@ -45,14 +45,14 @@ class LedgerCore:
         uow: UnitOfWork,
         views: LedgerViews,
         vault: KeyVault,
-        policy: CancellationPolicy,
+        policies: PolicyBook,
         mode: ViewsMode = "inline",
         views_timeout: float = 5.0,
     ) -> None:
         self._uow = uow
         self._views = views
         self._vault = vault
-        self._policy = policy
+        self._policies = policies
         self._updater = ViewUpdater(uow.events, views)
         self._mode: ViewsMode = mode
         self._views_timeout = views_timeout

@@ -40,6 +40,7 @@ from ledger.audit import Audit
 from ledger.errors import ConfigurationError, InvalidInput, LedgerError
 from ledger.faults import guarded, is_store_fault
 from ledger.logging import default_logger
+from ledger.policies.calls import PolicyBook
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.projections import backfill
 from ledger.projections.rebuild import rebuild_live_views
@@ -89,7 +90,7 @@ class Ledger(
         parts: Parts,
         *,
         clock: Clock,
-        policy: CancellationPolicy,
+        policies: PolicyBook,
         logger: Any,
         views: ViewsMode = "inline",
         views_timeout: float = 5.0,
@@ -98,7 +99,7 @@ class Ledger(
             uow=UnitOfWork(parts.events, clock, logger),
             views=parts.views,
             vault=parts.vault,
-            policy=policy,
+            policies=policies,
             mode=views,
             views_timeout=views_timeout,
         )
@@ -128,6 +129,7 @@ class Ledger(
         secret_key: str | bytes | None = None,
         previous_keys: Sequence[str | bytes] = (),
         cancellation_policy: CancellationPolicy | None = None,
+        earlier_policies: Sequence[CancellationPolicy] = (),
         logger: Any = None,
         views: ViewsMode = "inline",
         views_timeout: float = 5.0,
@@ -150,16 +152,19 @@ class Ledger(
         ``views_timeout`` seconds for this object's own last write (§6).
         ``audit_key`` (32 bytes, or hex/base64) seals events instead of the
         store's own audit key (R18).
+        ``cancellation_policy`` (default `CancellationPolicy.default()`) governs the orders
+        bought from now on; ``earlier_policies`` are the policies older orders were bought
+        under (R20): an order is always decided by the policy whose ``policy_id`` it
+        recorded, and one whose policy is in neither is a `ConfigurationError` naming it.
         """
         if clock is not None and not callable(clock):
             raise InvalidInput("clock", "must be a zero-argument callable returning a datetime")
         clock = clock or _system_clock
         read_clock(clock)
-        policy = (
-            CancellationPolicy.default() if cancellation_policy is None else cancellation_policy
+        policies = PolicyBook(
+            CancellationPolicy.default() if cancellation_policy is None else cancellation_policy,
+            earlier_policies,
         )
-        if not isinstance(policy, CancellationPolicy):
-            raise InvalidInput("cancellation_policy", "must be a CancellationPolicy")
         if logger is not None and not all(
             callable(getattr(logger, level, None)) for level in ("debug", "info", "warning")
         ):
@@ -181,7 +186,7 @@ class Ledger(
                 lambda: cls(
                     parts,
                     clock=clock,
-                    policy=policy,
+                    policies=policies,
                     logger=logger or log,
                     views=views,
                     views_timeout=float(views_timeout),
@@ -237,7 +242,9 @@ class Ledger(
 
     @property
     def cancellation_policy(self) -> CancellationPolicy:
-        return self._policy
+        """The policy new orders are bought under (R20)."""
+        policy: CancellationPolicy = self._policies.current.policy
+        return policy
 
     @guarded
     def catch_up(self) -> int:

@@ -68,7 +68,7 @@ class OrderCommands(LedgerCore):
             request=request,
             partner_id=call.partner_id,
             customer=call.seen.customer_for(call.partner_id),
-            policy=self._policy,
+            policy=self._policies.current,
             key_ciphertext=sealed.ciphertext,
             user=call.user,
             now=(now := call.now()),
@@ -102,8 +102,11 @@ class OrderCommands(LedgerCore):
 
     @query(access.CANCELLATION_STATUS, sees=ORDER, checks={"order_id": _validate.uuid})
     def cancellation_status(self, call: Call[Order], order_id: UUID) -> CancellationStatus:
-        """R9: cancellable and for how long, or why not; for any partner user of the order."""
-        return call.seen.cancellation_status(call.now())
+        """R9: cancellable and for how long, or why not; for any partner user of the order.
+        R20: the order's own policy must be known, as a cancel would need it."""
+        order = call.seen
+        self._policies.governing(order.policy_id, order.id)
+        return order.cancellation_status(call.now())
 
     @command(
         access.CANCEL,
@@ -114,7 +117,7 @@ class OrderCommands(LedgerCore):
     def cancel(self, call: Call[tuple[Order, Licence]], order_id: UUID) -> Cancellation:
         """R6–R8: Cancelled, CreditIssued and KeysRevoked in one write."""
         order, licence = call.seen
-        cancellation = cancel_order(order, licence, self._policy, call.user, call.now())
+        cancellation = cancel_order(order, licence, self._policies, call.user, call.now())
         self._uow.save(order, licence)
         call.context["credit"] = str(cancellation.credit)
         return cancellation

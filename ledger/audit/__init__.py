@@ -7,7 +7,8 @@
     `export_software` stream CSV or JSON Lines (`ledger.audit.export`);
 (d) `Audit.digest` / `Audit.verify` check every stored event's seal and the
     hash chain over the log against a digest kept outside the database
-    (`ledger.audit.chain`); `verify_export` checks an export with no database.
+    (`ledger.audit.chain`); `verify_export` checks an export with no database;
+(e) `Audit.what_if` replays the orders under a candidate policy (`ledger.audit.what_if`).
 
 The audit API is for whoever operates the ledger (it checks no roles): an
 auditor is given the store, not a partner login. Every export is logged
@@ -21,6 +22,7 @@ from ledger.audit.chain import AuditDigest, Verification
 from ledger.audit.export import audit_key_from, verify_export
 from ledger.audit.proofs import AuditProof, ProofEvent, ProofVerification, verify_proof
 from ledger.audit.replay import HistoricalViews, RebuildReport
+from ledger.audit.what_if import WhatIfReport, WhatIfRow, WhatIfTotals
 
 __all__ = [
     "Audit",
@@ -31,6 +33,9 @@ __all__ = [
     "HistoricalViews",
     "RebuildReport",
     "Verification",
+    "WhatIfReport",
+    "WhatIfRow",
+    "WhatIfTotals",
     "audit_key_from",
     "verify_export",
     "verify_proof",

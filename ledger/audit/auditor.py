@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from eventsourcing.persistence import Notification
 
-from ledger import _validate
+from ledger import _validate, logs
 from ledger._json import json_value
 from ledger.audit.chain import AuditDigest
 from ledger.audit.evidence import EvidencePack, write_evidence
@@ -23,6 +23,7 @@ from ledger.audit.export import (
 )
 from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_with_replay
 from ledger.audit.trust import TamperEvidence
+from ledger.audit.what_if import WhatIfReport, what_if
 from ledger.errors import InvalidInput
 from ledger.eventstore import EventStoreApplication
 from ledger.faults import guarded
@@ -126,6 +127,30 @@ class Audit(TamperEvidence):
         """The views built from every event recorded at or before ``instant`` (close when done)."""
         moment = _validate.aware_utc("instant", instant)
         return as_of(self._events, self._updater.trust, moment, progress)
+
+    @guarded
+    def what_if(
+        self,
+        actor: Actor,
+        policy: object,
+        start: date | datetime | None = None,
+        end: date | datetime | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> WhatIfReport:
+        """The orders purchased in ``[start, end)`` replayed under a candidate ``policy``
+        (SPEC §10): read-only; the actor's partner's orders (the vendor's support: all)."""
+        report = what_if(self._events, actor, policy, start, end, progress)
+        logs.emit(
+            self._log,
+            "info",
+            "ledger.what_if",
+            user=actor.user,
+            policy_id=report.policy_id,
+            orders=len(report.rows),
+            **{change: count for change, count in report.changes.items() if count},
+        )
+        return report
 
     @guarded
     def rebuild(self, *, progress: Progress | None = None) -> RebuildReport:

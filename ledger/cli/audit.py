@@ -1,5 +1,5 @@
 """``ledger audit digest|digests|public-key|verify|rebuild-compare|prove|prove-consistency|
-verify-proof|export|verify-export|report|as-of`` (R18, R18 v2).
+verify-proof|export|verify-export|report|as-of|what-if`` (R18, R18 v2, SPEC §10).
 
 No command prints a key that can forge a seal or a signature: auditors get the public key.
 """
@@ -253,6 +253,46 @@ def verify_export_command(
             print("no public key: checking the chain only, not who wrote it", file=sys.stderr)
         result = verify_export(path, digest, key, public_key=pem, progress=bar)
     _report(result, settings.format)
+
+
+@app.command("what-if")
+def what_if(
+    ctx: typer.Context,
+    policy: Annotated[
+        str,
+        typer.Option(help="The candidate policy, as module:attribute (importable from here)."),
+    ],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First UTC day (YYYY-MM-DD) of purchases.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last UTC day (YYYY-MM-DD), inclusive.")
+    ] = None,
+) -> None:
+    """Replay the orders purchased in a period under a candidate cancellation policy.
+
+    Read-only. One row per order: the deadline and credit it got, the candidate's,
+    and the change (same, credit_changed, deadline_changed, would_be_refused), then
+    totals per currency. For the partner's GLOBAL_ADMIN, ACCOUNT_ADMIN or ADMIN_AGENT
+    (its own orders) or the vendor's SUPPORT (all). A progress bar is drawn on a
+    terminal.
+
+    Example: ledger --as ann --role ACCOUNT_ADMIN --partner P1 audit what-if
+    --policy my_policies:SEVENTY_TWO_HOURS --from 2026-07-01 --to 2026-09-30
+    """
+    settings: Settings = ctx.obj
+    with reported():
+        actor = settings.actor()
+        candidate = parse.policy("--policy", policy)
+        first = None if start is None else parse.day_or_instant("--from", start)
+        last = None if end is None else parse.day_or_instant("--to", end)
+    with (
+        settings.open(views="follower") as led,
+        reported(),
+        progress_bar("replaying") as bar,
+    ):
+        report = led.audit.what_if(actor, candidate, first, last, progress=bar)
+    show(report, settings.format)
 
 
 @as_of_app.callback()

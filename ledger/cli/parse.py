@@ -7,7 +7,11 @@ exit with the same code (2) and a one-line message.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 from ledger.errors import InvalidInput
 from ledger.money import Money
@@ -61,3 +65,29 @@ def roles(option: str, names: list[str]) -> set[Role]:
             known = ", ".join(role.value for role in Role)
             raise InvalidInput(option, f"{name!r} is not a role (one of {known})") from None
     return chosen
+
+
+def policy(option: str, text: str) -> Any:
+    """``module:attribute`` as the object it names (a policy, or a zero-argument factory
+    of one). The working directory is importable, as for ``python -m``."""
+    module_name, _, attribute = text.partition(":")
+    if not module_name or not attribute:
+        raise InvalidInput(option, f"{text!r} is not module:attribute, e.g. my_policies:CANDIDATE")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        found: Any = importlib.import_module(module_name)
+        for name in attribute.split("."):
+            found = getattr(found, name)
+    except Exception as error:  # an import runs user code: any error is the option's
+        raise InvalidInput(
+            option, f"{text!r} cannot be loaded ({type(error).__name__}: {error})"
+        ) from None
+    if isinstance(found, type) or (callable(found) and not hasattr(found, "policy_id")):
+        try:
+            found = found()
+        except Exception as error:
+            raise InvalidInput(
+                option, f"{text!r} could not be made ({type(error).__name__}: {error})"
+            ) from None
+    return found

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger._json import json_value
+from ledger.audit.what_if import WhatIfReport, WhatIfRow
 from ledger.values import (
     ActivityEntry,
     CreditLine,
@@ -131,6 +132,9 @@ def show(value: Any, format: Format, *, kind: type | None = None, title: str = "
     if isinstance(value, CreditStatement):
         _show_statement(value, format, title)
         return
+    if isinstance(value, WhatIfReport):
+        _show_what_if(value, format)
+        return
     data = json_value(value)
     if format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -165,6 +169,35 @@ def _show_statement(statement: CreditStatement, format: Format, title: str) -> N
     for currency, total in data["totals"].items():
         table.add_row("", "", "", f"total {currency}", _cell(total))
     _console().print(table)
+
+
+_WHAT_IF_COLUMNS = (
+    "order_id",
+    "purchased_at",
+    "deadline",
+    "candidate_deadline",
+    "cancelled_at",
+    "credit",
+    "candidate_credit",
+    "change",
+)
+
+
+def _show_what_if(report: WhatIfReport, format: Format) -> None:
+    """JSON is the report; CSV its rows; a table the rows, then the totals per currency."""
+    data = report.to_dict()
+    if format == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if format == "csv":
+        _write_csv(data["rows"], WhatIfRow)
+        return
+    console = _console()
+    console.print(_table(data["rows"], _WHAT_IF_COLUMNS, f"What if {report.policy_id}"))
+    changes = ", ".join(f"{change} {count}" for change, count in report.changes.items())
+    console.print(f"{len(report.rows)} orders: {changes}")
+    totals = data["totals"].values()
+    console.print(_table(list(totals), ("currency", "actual", "candidate", "difference"), "Totals"))
 
 
 def show_scalar(name: str, value: Any, format: Format) -> None:

@@ -130,6 +130,13 @@ MONTHLY_CREDITS = Permission(
 )
 
 
+#: SPEC §10: a what-if prices a partner's orders as the credits do (the vendor's support: all).
+WHAT_IF = Permission(
+    "replay orders under a candidate policy",
+    partner_roles=MONTHLY_CREDITS.partner_roles,
+    support=True,
+)
+
 #: SPEC §9: the billing roles read their partner's integration feed.
 FEED = Permission("read the integration feed", partner_roles=MONTHLY_CREDITS.partner_roles)
 #: SPEC §9: webhook endpoints receive the same items, so the same roles manage them.

@@ -1,11 +1,23 @@
-"""R6 cancellation windows and R8 credit amounts.
+"""R6 cancellation windows and R8 credit amounts, decided from the whole order (R19).
 
 The window per product kind is data: `CancellationPolicy.default()` is the
 30-day rule, `CancellationPolicy.seven_day_subscriptions()` is the preset a
 partner programme may switch to without a code change. A kind missing from
-the mapping is never cancellable through the ledger. A different credit rule
-(another proration) is a subclass that overrides `CancellationPolicy.credit`;
-the ledger refuses any credit outside ``0 .. total`` in another currency.
+the mapping is never cancellable through the ledger. A rule of its own (a
+72-hour window for one product line, a tier by market, another proration)
+is a subclass that overrides `deadline(terms)` or `credit(terms, now)`; the
+`OrderTerms` they get is the whole order as bought.
+
+Every policy has a ``policy_id`` (R20): the order records it at purchase, and
+its deadline and credit always come from the policy with that id. The id is a
+promise that the answers do not change: a policy whose answers change is a
+new id, and the old one is passed as one of ``earlier_policies``.
+
+Subclasses written before R19, with ``deadline(kind, purchased_at)`` and
+``credit(kind, total, term_days, purchased_at, now)``, keep working: the
+ledger calls them with those arguments (`ledger.policies.calls`), and the
+base methods still take that form from ``super()``.
+
 `CancellationPolicy.boundaries` says where a policy's answers change, so that
 property tests (`ledger.testing`) can look on both sides of every threshold;
 a subclass with a threshold of its own announces it there.
@@ -18,32 +30,84 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any, overload
 
 from ledger._validate import shown
 from ledger.errors import InvalidInput
 from ledger.money import Money
-from ledger.values import ProductKind
+from ledger.values import OrderTerms, ProductKind
 
 ONE_DAY = timedelta(days=1)
 DEFAULT_WINDOW = timedelta(days=30)
 #: The longest window a policy may set: a century keeps every deadline a datetime.
 MAX_WINDOW = timedelta(days=36_525)
+#: The built-in default's id: orders stored before ``policy_id`` existed belong to it (R20).
+STANDARD_POLICY_ID = "standard-30d/2026-11"
+SEVEN_DAY_POLICY_ID = "subscriptions-7d/2026-11"
+_MAX_POLICY_ID = 200
 
 __all__ = [
     "CancellationPolicy",
     "MAX_WINDOW",
     "ONE_DAY",
+    "SEVEN_DAY_POLICY_ID",
+    "STANDARD_POLICY_ID",
     "credit_for_cancellation",
     "days_left",
     "days_used",
 ]
 
 
+def _duration(window: timedelta) -> str:
+    """``30d``, ``72h``, ``90s`` or ``5us``: the largest unit that divides the window."""
+    for unit, name in ((ONE_DAY, "d"), (timedelta(hours=1), "h"), (timedelta(seconds=1), "s")):
+        if window % unit == timedelta(0):
+            return f"{window // unit}{name}"
+    return f"{window // timedelta(microseconds=1)}us"
+
+
+def windows_id(windows: Mapping[ProductKind, timedelta]) -> str:
+    """The windows in words, in kind order: ``perpetual=30d,subscription=7d``."""
+    return ",".join(
+        f"{kind.value.lower()}={_duration(windows[kind])}"
+        for kind in ProductKind
+        if kind in windows
+    )
+
+
+_PRESETS = {
+    windows_id({ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: DEFAULT_WINDOW}): (
+        STANDARD_POLICY_ID
+    ),
+    windows_id(
+        {ProductKind.PERPETUAL: DEFAULT_WINDOW, ProductKind.SUBSCRIPTION: timedelta(days=7)}
+    ): SEVEN_DAY_POLICY_ID,
+}
+
+
+def check_policy_id(field_name: str, policy_id: object) -> str:
+    if not isinstance(policy_id, str) or not policy_id.strip() or len(policy_id) > _MAX_POLICY_ID:
+        raise InvalidInput(
+            field_name, f"must be a non-empty text of at most {_MAX_POLICY_ID} characters"
+        )
+    if not policy_id.isprintable():
+        raise InvalidInput(field_name, "must be printable text")
+    return policy_id
+
+
 @dataclass(frozen=True)
 class CancellationPolicy:
-    """How long after purchase each product kind may be cancelled."""
+    """How long after purchase an order may be cancelled, and what cancelling credits.
+
+    ``policy_id`` names the policy in the orders it governs (R20). Left out, it
+    is made from the class and the windows: the built-in presets are
+    ``standard-30d/2026-11`` and ``subscriptions-7d/2026-11``; a subclass is
+    ``module.Class:perpetual=30d,subscription=14d``. A subclass with settings of
+    its own beyond the windows should name itself, or two settings share an id.
+    """
 
     windows: Mapping[ProductKind, timedelta] = field(default_factory=dict)
+    policy_id: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.windows, Mapping):
@@ -63,7 +127,19 @@ class CancellationPolicy:
                     "windows",
                     f"the window for {kind} must be a timedelta above zero, at most 100 years",
                 )
-        object.__setattr__(self, "windows", MappingProxyType(dict(items)))
+        windows = MappingProxyType(dict(items))
+        object.__setattr__(self, "windows", windows)
+        if self.policy_id == "":
+            object.__setattr__(self, "policy_id", self._derived_id(windows))
+        else:
+            check_policy_id("policy_id", self.policy_id)
+
+    def _derived_id(self, windows: Mapping[ProductKind, timedelta]) -> str:
+        described = windows_id(windows)
+        cls = type(self)
+        if cls is CancellationPolicy:
+            return _PRESETS.get(described, f"windows:{described}")
+        return f"{cls.__module__}.{cls.__qualname__}:{described}"
 
     @classmethod
     def default(cls) -> CancellationPolicy:
@@ -80,11 +156,20 @@ class CancellationPolicy:
     def is_cancellable_kind(self, kind: ProductKind) -> bool:
         return kind in self.windows
 
-    def deadline(self, kind: ProductKind, purchased_at: datetime) -> datetime | None:
-        """``purchased_at + window``, or None for kinds that are never cancellable."""
+    @overload
+    def deadline(self, terms: OrderTerms, /) -> datetime | None: ...
+    @overload
+    def deadline(self, kind: ProductKind, purchased_at: datetime, /) -> datetime | None: ...
+    def deadline(self, *args: Any) -> datetime | None:
+        """``purchased_at`` + the window of the product's kind, or None for kinds that are
+        never cancellable. ``deadline(kind, purchased_at)`` is the form of before R19."""
+        kind, purchased_at = _kind_and_time(args)
         window = self.windows.get(kind)
         return None if window is None else purchased_at + window
 
+    @overload
+    def credit(self, terms: OrderTerms, now: datetime, /) -> Money: ...
+    @overload
     def credit(
         self,
         kind: ProductKind,
@@ -92,9 +177,12 @@ class CancellationPolicy:
         term_days: int | None,
         purchased_at: datetime,
         now: datetime,
-    ) -> Money:
-        """The credit for cancelling at ``now``; R8 unless a subclass says otherwise."""
-        return credit_for_cancellation(kind, total, term_days, purchased_at, now)
+        /,
+    ) -> Money: ...
+    def credit(self, *args: Any) -> Money:
+        """The credit for cancelling at ``now``: R8 unless a subclass says otherwise.
+        ``credit(kind, total, term_days, purchased_at, now)`` is the form of before R19."""
+        return credit_for_cancellation(*_credit_arguments(args))
 
     def boundaries(self, kind: ProductKind, term_days: int | None) -> tuple[timedelta, ...]:
         """Durations after purchase at which `deadline` or `credit` may change, ascending.
@@ -151,3 +239,23 @@ def credit_for_cancellation(
         unused = max(term_days - days_used(purchased_at, now), 0)
         return total.prorate(unused, term_days)
     return total
+
+
+def _kind_and_time(args: tuple[Any, ...]) -> tuple[ProductKind, datetime]:
+    if len(args) == 1 and isinstance(args[0], OrderTerms):
+        return args[0].product.kind, args[0].purchased_at
+    if len(args) == 2:
+        return args[0], args[1]
+    raise TypeError("deadline takes (terms) or (kind, purchased_at)")
+
+
+def _credit_arguments(
+    args: tuple[Any, ...],
+) -> tuple[ProductKind, Money, int | None, datetime, datetime]:
+    if len(args) == 2 and isinstance(args[0], OrderTerms):
+        terms, now = args
+        return terms.product.kind, terms.total, terms.product.term_days, terms.purchased_at, now
+    if len(args) == 5:
+        kind, total, term_days, purchased_at, now = args
+        return kind, total, term_days, purchased_at, now
+    raise TypeError("credit takes (terms, now) or (kind, total, term_days, purchased_at, now)")

@@ -102,6 +102,17 @@ def _bound(field: str, value: object, *, end: bool) -> datetime:
     return min(max(moment, _validate.EARLIEST), _validate.LATEST)
 
 
+def period(start: object, end: object) -> tuple[datetime, datetime]:
+    """``[start, end)`` as UTC instants: a date is a whole day (an end date includes its
+    day), None an open end; `InvalidInput` naming ``start`` or ``end``."""
+    first = _validate.EARLIEST if start is None else _bound("start", start, end=False)
+    if end is None:
+        return first, _validate.LATEST
+    if _bound("end", end, end=False) < first:  # an end day counts from its first instant
+        raise InvalidInput("end", "is before start")
+    return first, _bound("end", end, end=True)
+
+
 def select(
     start: object, end: object, partner_id: str | None = None, **filters: Unpack[ActivityFilter]
 ) -> Selection:

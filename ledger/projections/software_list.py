@@ -75,6 +75,10 @@ PURCHASE_FIELDS_NOT_SHOWN = frozenset(
         "total",
         "idempotency_key",
         "request_fingerprint",
+        "versions",
+        "languages",
+        "bitness",
+        "policy_id",
     }
 )
 
