@@ -5,6 +5,14 @@ The loader is deterministic: the same ``events`` gives the same tenants, orders,
 timestamps and mix of events, with ids drawn from ``random.Random(SEED)``. Only what the
 ledger draws from ``secrets`` differs between runs: the licence keys and the nonces that
 seal them (so the bytes of those fields, not their size).
+
+Every store here is opened with `SECRET` (32 bytes of ``b``), not a key file. To open one
+with the ``ledger`` command, give it the same key::
+
+    LEDGER_SECRET_KEY=YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI= \
+        ledger --url sqlite:///path/to/ledger.db views status
+
+(`SECRET_TEXT` is that base64 text; ``tests/test_bench_dataset.py`` checks both.)
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from ledger.keys import generate_mak
 from ledger.mapper import CompactJSONTranscoder, PydanticMapper
 
 SECRET = b"b" * 32
+#: `SECRET` as ``$LEDGER_SECRET_KEY`` takes it (base64).
+SECRET_TEXT = "YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI="
 SEED = 20261201
 PARTNERS = tuple(f"P{n}" for n in range(10))
 START = datetime(2026, 10, 1, tzinfo=UTC)

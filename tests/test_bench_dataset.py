@@ -42,3 +42,20 @@ def test_bulk_load_writes_a_history_the_ledger_verifies(datasets, tmp_path: Path
         statement = led.monthly_credits(agent, "2026-10")
         assert len(statement.lines) == 2
         assert statement.totals["EUR"] > Money("0.00", "EUR")
+
+
+def test_a_bulk_store_opens_from_the_command_line_with_the_documented_key(  # type: ignore[no-untyped-def]
+    datasets, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415 - the CLI extra, for this test only
+
+    from ledger.cli import app  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'bulk.db'}"
+    written = datasets.bulk_load(url, 100)
+    assert datasets.SECRET_TEXT in (datasets.__doc__ or "")
+    monkeypatch.setenv("LEDGER_SECRET_KEY", datasets.SECRET_TEXT)
+    result = CliRunner().invoke(app, ["--url", url, "--format", "json", "audit", "verify"])
+    assert result.exit_code == 0, result.stderr
+    assert '"ok": true' in result.stdout
+    assert f'"checked": {written}' in result.stdout

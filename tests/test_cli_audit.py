@@ -267,3 +267,23 @@ def test_cli_audit_what_if_replays_under_a_policy_from_a_module(
         "--as", "mia", "--role", "MARKETING_CONTENT_ADMIN", "--partner", "P1", *policy
     )
     assert code == exit_code(AccessDenied("x"))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("audit", "verify"),
+        ("audit", "export"),
+        ("audit", "rebuild-compare"),
+        ("audit", "verify-export"),
+        ("audit", "what-if"),
+        ("audit", "as-of", "2026-12-01", "software"),
+        ("audit", "as-of", "2026-12-01", "activity"),
+        ("audit", "as-of", "2026-12-01", "credits"),
+        ("views", "rebuild"),
+    ],
+)
+def test_cli_long_commands_say_they_show_progress(command: tuple[str, ...]) -> None:
+    code, out, _ = run(*command, "--help")
+    assert code == 0
+    assert "A progress bar is drawn on stderr when it is a terminal." in " ".join(out.split())

@@ -117,11 +117,11 @@ def test_s6_writer_follower_and_reader_processes(durable_url: str) -> None:
 def test_s6_a_follower_killed_mid_batch_loses_and_doubles_nothing(
     durable_url: str, kills: int
 ) -> None:
-    total = 6000
+    total = 10000
     with Ledger.open(durable_url, secret_key=SECRET, views="follower") as led:
         _, order = tenant_with_order(led)
         # The key views a view_key command records, 500 to a transaction (a follower
-        # applies 1,000 per transaction, so there are several batches to be killed in).
+        # applies 5,000 per transaction, so there are several batches to be killed in).
         licence = led._uow.get(Licence.id_for(order), Licence)
         assert licence is not None
         for start in range(0, total, 500):

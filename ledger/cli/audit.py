@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -23,6 +26,8 @@ from ledger.cli.render import show
 from ledger.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from ledger import Ledger
+    from ledger.audit import HistoricalViews
     from ledger.cli.settings import Settings
 
 app = typer.Typer(help="Audit the history: digest, verify, export, check an export, state as of.")
@@ -58,6 +63,8 @@ def verify(
 ) -> None:
     """Check every stored event's seal and the hash chain; exit 7 when anything was tampered with.
 
+    A progress bar is drawn on stderr when it is a terminal.
+
     Example: ledger audit verify --digest "$(tail -1 digests.txt)"
     """
     settings: Settings = ctx.obj
@@ -73,6 +80,8 @@ def export(
     as_csv: Annotated[bool, typer.Option("--csv", help="Write CSV instead of JSON Lines.")] = False,
 ) -> None:
     """Export every stored event with its bytes, seal and chain hash (checkable offline).
+
+    A progress bar is drawn on stderr when it is a terminal.
 
     The export is logged with who ran it, when --as names someone.
 
@@ -128,6 +137,8 @@ def digests(
 @app.command("rebuild-compare")
 def rebuild_compare(ctx: typer.Context) -> None:
     """Replay the history into scratch views and compare them with the live ones; 7 if they differ.
+
+    A progress bar is drawn on stderr when it is a terminal.
 
     Example: ledger audit rebuild-compare
     """
@@ -243,6 +254,8 @@ def verify_export_command(
     """Check an export offline (no database): chain, tree, signed closing line, digest; 7 on
     tampering.
 
+    A progress bar is drawn on stderr when it is a terminal.
+
     Example: ledger audit verify-export events.jsonl --public-key ledger-public.pem
     """
     settings: Settings = ctx.obj
@@ -274,8 +287,8 @@ def what_if(
     Read-only. One row per order: the deadline and credit it got, the candidate's,
     and the change (same, credit_changed, deadline_changed, would_be_refused), then
     totals per currency. For the partner's GLOBAL_ADMIN, ACCOUNT_ADMIN or ADMIN_AGENT
-    (its own orders) or the vendor's SUPPORT (all). A progress bar is drawn on a
-    terminal.
+    (its own orders) or the vendor's SUPPORT (all). A progress bar is drawn on stderr
+    when it is a terminal.
 
     Example: ledger --as ann --role ACCOUNT_ADMIN --partner P1 audit what-if
     --policy my_policies:SEVENTY_TWO_HOURS --from 2026-07-01 --to 2026-09-30
@@ -295,6 +308,13 @@ def what_if(
     show(report, settings.format)
 
 
+@contextmanager
+def _as_of(led: Ledger, moment: datetime) -> Iterator[HistoricalViews]:
+    """The views as they stood at ``moment``, replayed with a progress bar on a terminal."""
+    with progress_bar("replaying") as bar, led.audit.as_of(moment, progress=bar) as then:
+        yield then
+
+
 @as_of_app.callback()
 def as_of(
     ctx: typer.Context,
@@ -312,10 +332,12 @@ def as_of_software(
 ) -> None:
     """A customer's software list as it stood then.
 
+    A progress bar is drawn on stderr when it is a terminal.
+
     Example: ledger audit as-of 2026-11-30T23:59:59Z software --tenant 6f1d...
     """
     settings, moment = ctx.obj
-    with settings.open(views="follower") as led, reported(), led.audit.as_of(moment) as then:
+    with settings.open(views="follower") as led, reported(), _as_of(led, moment) as then:
         show(then.software(tenant), settings.format)
 
 
@@ -328,13 +350,15 @@ def as_of_activity(
 ) -> None:
     """A partner's activity log as it stood then.
 
+    A progress bar is drawn on stderr when it is a terminal.
+
     Example: ledger audit as-of 2026-12-01 activity --partner P1 --from 2026-11-01 --to 2026-11-30
     """
     settings, moment = ctx.obj
     with settings.open(views="follower") as led, reported():
         first = parse.day_or_instant("--from", start)
         last = parse.day_or_instant("--to", end)
-        with led.audit.as_of(moment) as then:
+        with _as_of(led, moment) as then:
             show(then.activity_log(partner, first, last), settings.format)
 
 
@@ -346,8 +370,10 @@ def as_of_credits(
 ) -> None:
     """A partner's monthly credits as they stood then.
 
+    A progress bar is drawn on stderr when it is a terminal.
+
     Example: ledger audit as-of 2026-12-05T00:00Z credits --partner P1 --month 2026-11
     """
     settings, moment = ctx.obj
-    with settings.open(views="follower") as led, reported(), led.audit.as_of(moment) as then:
+    with settings.open(views="follower") as led, reported(), _as_of(led, moment) as then:
         show(then.monthly_credits(partner, month), settings.format)

@@ -59,6 +59,8 @@ def status(ctx: typer.Context) -> None:
 def rebuild(ctx: typer.Context) -> None:
     """Rebuild the views from the whole history; queries see the old views until it is done.
 
+    A progress bar is drawn on stderr when it is a terminal.
+
     Example: ledger views rebuild
     """
     settings: Settings = ctx.obj

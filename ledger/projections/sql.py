@@ -8,6 +8,7 @@ sums stay exact and text order is time order on both databases.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_TABLE_NAME = re.compile(r"\{(ledger_\w+)\}")
 
 Row = Any  # sqlite3.Row or psycopg dict row: both support row["column"]
 Params = Sequence[object]
@@ -40,14 +42,39 @@ RETIRED_INDEXES = ("ledger_activity_by_partner", "ledger_credits_by_month")
 
 
 def grouped(statements: Sequence[Statement]) -> list[tuple[str, list[Params]]]:
-    """Runs of the same statement text, for one ``executemany`` each (order is kept)."""
+    """Runs of the same statement text, for one ``executemany`` each.
+
+    A batch's statements alternate between tables (an event adds an activity row,
+    a feed item, a software update...), so runs of one text were short and most
+    statements went to the database one by one. Statements that name one table
+    each commute with those on other tables, so each table's statements are
+    gathered, in their own order, into runs; a statement naming no table or
+    several is a barrier that nothing moves across.
+    """
     runs: list[tuple[str, list[Params]]] = []
+    by_table: dict[str, list[tuple[str, list[Params]]]] = {}
     for template, params in statements:
-        if runs and runs[-1][0] == template:
-            runs[-1][1].append(params)
-        else:
+        tables = _tables(template)
+        if len(tables) != 1:
+            for table_runs in by_table.values():
+                runs.extend(table_runs)
+            by_table.clear()
             runs.append((template, [params]))
+            continue
+        table_runs = by_table.setdefault(tables[0], [])
+        if table_runs and table_runs[-1][0] == template:
+            table_runs[-1][1].append(params)
+        else:
+            table_runs.append((template, [params]))
+    for table_runs in by_table.values():
+        runs.extend(table_runs)
     return runs
+
+
+@lru_cache(maxsize=1024)
+def _tables(template: str) -> tuple[str, ...]:
+    """The view tables a statement names (``{ledger_...}``), each once."""
+    return tuple(dict.fromkeys(_TABLE_NAME.findall(template)))
 
 
 def execute_all(cursor: Any, dialect: Dialect, statements: Sequence[Statement]) -> None:

@@ -37,7 +37,7 @@ from ledger.projections.sql import Params, Row, Statement
 from ledger.projections.views import Applied, LedgerViews, ViewsMoved
 from ledger.sealing import Trust
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 # A busy SQLite writer or a racing projector: back off briefly, then re-read the position.
 MAX_CONFLICTS = 50
 BACKOFF_SECONDS = 0.01
