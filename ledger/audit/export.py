@@ -89,15 +89,22 @@ def event_records(
     tree = Frontier()
     # The exporter signs only what passes its own seal checks: a store edited behind the
     # ledger's back exports unsigned, which `verify_export` with the public key refuses.
-    checker = None if key is None else ChainWalker(key)
+    # While every row passes, the checker's step is the row's link and leaf (one split, one
+    # header, one hash of each); after a row fails, the export goes on by itself, chaining
+    # the rows as stored into the same tree.
+    checker = None if key is None else ChainWalker(key, tree=tree)
     intact = True
     for row in rows:
-        if checker is not None and intact and checker.step(row).problem is not None:
-            intact = False
-        state = bytes(row.state)
-        body, mac = split(state)
-        head = legacy_link(head, row) if mac is None else _sealed_or_legacy(head, row, mac, body)
-        tree.append(leaf_of(row, mac, body))
+        step = checker.step(row) if checker is not None and intact else None
+        if step is not None and step.problem is None:
+            body, mac, head = step.body, step.mac, step.link
+        else:
+            intact = intact and step is None
+            body, mac = split(bytes(row.state))
+            head = (
+                legacy_link(head, row) if mac is None else _sealed_or_legacy(head, row, mac, body)
+            )
+            tree.append(leaf_of(row, mac, body))
         position, count = row.id, count + 1
         record: dict[str, Any] = {
             "position": row.id,
