@@ -255,8 +255,15 @@ def test_cli_audit_what_if_replays_under_a_policy_from_a_module(
     assert [row["change"] for row in report["rows"]] == ["same"]
     code, out, _ = run("--format", "csv", *who, *policy, "--from", "2026-11-03")
     assert code == 0
-    assert out.splitlines()[0].startswith("order_id,tenant_id,product_id,purchased_at,deadline")
-    assert len(out.splitlines()) == 1  # the order was bought on 2026-11-02
+    assert out.splitlines() == [  # the header only: the order was bought on 2026-11-02
+        "order_id,tenant_id,product_id,purchased_at,deadline,candidate_deadline,cancelled_at,"
+        "credit.amount,credit.currency,candidate_credit.amount,candidate_credit.currency,change"
+    ]
+    code, out, _ = run("--format", "csv", *who, *policy)
+    assert code == 0
+    header, row = out.splitlines()
+    assert header.count("credit") == 4  # a None Money is its two columns, empty
+    assert row.endswith(",,,,,same")
     code, out, _ = run(*who, *policy)
     assert code == 0
     assert "1 orders: same 1, credit_changed 0, deadline_changed 0, would_be_refused 0" in out

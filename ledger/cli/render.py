@@ -83,6 +83,15 @@ def _flat(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _money_fields(kind: type | None) -> set[str]:
+    """The fields of ``kind`` that hold `Money` (or None), shown as two columns each."""
+    return {
+        name
+        for name, field in getattr(kind, "__dataclass_fields__", {}).items()
+        if "Money" in str(field.type) and "dict" not in str(field.type)
+    }
+
+
 def _csv_columns(kind: type | None, rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """The header: the rows' columns in the order of the kind's fields, and a `Money` field's
     two columns even where it is None (an empty list still has its header)."""
@@ -90,8 +99,9 @@ def _csv_columns(kind: type | None, rows: Sequence[Mapping[str, Any]]) -> list[s
     for row in rows:
         seen.update(dict.fromkeys(row))
     columns: dict[str, None] = {}
-    for name, field in getattr(kind, "__dataclass_fields__", {}).items():
-        if "Money" in str(field.type) and "dict" not in str(field.type):
+    money = _money_fields(kind)
+    for name in getattr(kind, "__dataclass_fields__", {}):
+        if name in money:
             columns.update(dict.fromkeys([f"{name}.amount", f"{name}.currency"]))
         elif name in seen or not rows:
             columns[name] = None
@@ -101,7 +111,9 @@ def _csv_columns(kind: type | None, rows: Sequence[Mapping[str, Any]]) -> list[s
 
 
 def _write_csv(rows: Sequence[Mapping[str, Any]], kind: type | None = None) -> None:
-    flat = [_flat(row) for row in rows]
+    money = _money_fields(kind)
+    # A `Money` field that is None has its two columns, left empty, not a column of its own.
+    flat = [{key: value for key, value in _flat(row).items() if key not in money} for row in rows]
     writer = csv.DictWriter(
         sys.stdout, fieldnames=_csv_columns(kind, flat), restval="", lineterminator="\n"
     )
