@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -20,6 +21,8 @@ from ledger.errors import InvalidInput
 
 MAX_TEXT_LENGTH = 256
 MAX_PATH_LENGTH = 4096
+#: The longest name of one file or directory (Linux's NAME_MAX, in bytes).
+NAME_MAX = 255
 #: Most items a tuple argument may hold (download options, attachment names).
 MAX_ITEMS = 100
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -146,6 +149,8 @@ def export_target(field: str, value: object) -> Path | Any:
         if _SURROGATE.search(name):
             raise InvalidInput(field, "contains a surrogate (not a Unicode character)")
         path = Path(value)
+        if any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
+            raise InvalidInput(field, f"has a file name longer than {NAME_MAX} bytes")
         if path.is_dir():
             raise InvalidInput(field, f"{shown(name)} is a directory")
         if not path.absolute().parent.is_dir():
@@ -171,7 +176,7 @@ def member(field: str, value: object, enum_type: type[E]) -> E:
         return value
     try:
         return enum_type(value)  # type: ignore[call-arg]
-    except (ValueError, TypeError):
+    except Exception:  # the lookup hashes the value: user code, which may raise anything
         raise InvalidInput(field, f"{shown(value)} is not a {enum_type.__name__}") from None
 
 
@@ -201,3 +206,10 @@ def tuple_of(
         if isinstance(item, str):
             text(field, item)
     return items
+
+
+def progress(field: str, value: object) -> Any:
+    """A ``progress(done, total)`` callback, or None."""
+    if value is not None and not callable(value):
+        raise InvalidInput(field, "must be a callable progress(done, total), or None")
+    return value

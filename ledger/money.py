@@ -87,7 +87,9 @@ def _to_decimal(amount: object) -> Decimal:
         raise InvalidInput("amount", f"must be str, int or Decimal, got {type(amount).__name__}")
     if not value.is_finite():
         raise InvalidInput("amount", f"{shown(amount)} is not a finite number")
-    if abs(value) > MAX_AMOUNT:
+    # abs() rounds to the context's precision: an exponent beyond it overflows, so the
+    # exponent is looked at first.
+    if value.adjusted() > 12 or abs(value) > MAX_AMOUNT:
         raise InvalidInput("amount", f"{shown(amount)} is above {MAX_AMOUNT:,}")
     return value
 

@@ -9,6 +9,7 @@ import json
 import threading
 from typing import Any
 
+from ledger import _validate
 from ledger.application.core import LedgerCore
 from ledger.errors import ProjectionError
 from ledger.faults import guarded
@@ -89,6 +90,7 @@ class ViewsControl(LedgerCore):
         Queries keep reading the old views until the rebuilt ones replace them in
         one transaction. ``progress(done, total)`` is called as the replay goes.
         """
+        _validate.progress("progress", progress)
         built = rebuild_live_views(self._uow.events, self._views, self._updater.trust, progress)
         self._updater.failure = built.failure
         return self.views_status()

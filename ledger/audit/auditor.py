@@ -126,7 +126,9 @@ class Audit(TamperEvidence):
     def as_of(self, instant: datetime, *, progress: Progress | None = None) -> HistoricalViews:
         """The views built from every event recorded at or before ``instant`` (close when done)."""
         moment = _validate.aware_utc("instant", instant)
-        return as_of(self._events, self._updater.trust, moment, progress)
+        return as_of(
+            self._events, self._updater.trust, moment, _validate.progress("progress", progress)
+        )
 
     @guarded
     def what_if(
@@ -155,6 +157,7 @@ class Audit(TamperEvidence):
     @guarded
     def rebuild(self, *, progress: Progress | None = None) -> RebuildReport:
         """Replay the history into scratch views and compare them with the live views."""
+        _validate.progress("progress", progress)
         self._prepare()
         return compare_with_replay(self._events, self._views, self._updater.trust, progress)
 
@@ -176,6 +179,7 @@ class Audit(TamperEvidence):
         """
         if format not in ("jsonl", "csv"):
             raise InvalidInput("format", "must be 'jsonl' or 'csv'")
+        _validate.progress("progress", progress)
         actor = _optional_actor(actor)
         total = self._events.recorder.max_notification_id() or 0
         count = 0

@@ -314,6 +314,11 @@ def verify_export(
     An auditor needs only ``public_key`` (`Audit.public_key`, which cannot forge): the
     signed closing line then proves every row was exported by the ledger as stored.
     """
+    _validate.progress("progress", progress)
+    if not isinstance(path, str | Path) and not callable(getattr(path, "readline", None)):
+        raise InvalidInput(
+            "path", f"must be a file path or a text stream, got {type(path).__name__}"
+        )
     wanted = parse_digest(digest)
     key = audit_key_from(audit_key)
     verifier = None if public_key is None else public_key_from(public_key)

@@ -214,6 +214,7 @@ class TamperEvidence:
         the key table must open every licence and webhook secret, and every view row
         must equal what a replay of the history gives (``view`` names the first).
         """
+        _validate.progress("progress", progress)
         wanted = parse_digest(digest)
         public = load_public_key(self.public_key())
         result = verify_rows(

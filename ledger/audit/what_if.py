@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from ledger import _validate
 from ledger._json import JSONReady, json_value
 from ledger.aggregates.order import Order
 from ledger.errors import InvalidInput
@@ -228,8 +229,7 @@ def what_if(
     access.WHAT_IF.require(actor)
     candidate = GoverningPolicy(policy, "policy")
     first, last = period(start, end)
-    if progress is not None and not callable(progress):
-        raise InvalidInput("progress", "must be a callable (position, total) or None")
+    _validate.progress("progress", progress)
     own_partner = None if actor.is_support else actor.partner_id
     total = events.recorder.max_notification_id() or 0
     orders: dict[UUID, _Order] = {}
