@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 import time
 from pathlib import Path
 
@@ -39,7 +40,14 @@ def given_key(secret_key: object) -> bytes | None:
 
 
 def read_key_file(path: Path) -> bytes | None:
-    """The key in ``path``, or None when there is no such file."""
+    """The key in ``path``, or None when there is no such file.
+
+    A key file that its group or others may read is refused (`ConfigurationError`):
+    whoever can read it can open every licence key of the store (R14, R21). The
+    ledger creates its key files owner-only (0600); a copy restored from a backup
+    must be made so again (``chmod 600``).
+    """
+    _require_owner_only(path)
     for attempt in range(_READ_ATTEMPTS):
         try:
             material = path.read_text(encoding="ascii").strip()
@@ -54,6 +62,21 @@ def read_key_file(path: Path) -> bytes | None:
                 raise
             time.sleep(_READ_PAUSE)
     raise AssertionError("unreachable")
+
+
+def _require_owner_only(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ConfigurationError(f"cannot read the key file {path}: {error}") from None
+    if mode & 0o077:
+        raise ConfigurationError(
+            f"the key file {path} may be read by its group or others (mode"
+            f" {stat.S_IMODE(mode):04o}): make it owner-only (chmod 600 {path}), or pass"
+            " secret_key="
+        )
 
 
 def create_key_file(path: Path) -> bytes:

@@ -110,6 +110,12 @@ def test_r14_an_existing_sqlite_store_without_its_key_file_is_refused(
         open_ledger(url)
     assert not key_file.exists(), "a fresh key was made for an existing store"
     key_file.write_bytes(saved)
+    key_file.chmod(0o644)  # restored as a plain file: readable by others, refused
+    with pytest.raises(
+        ConfigurationError, match=r"may be read by its group or others \(mode 0644\)"
+    ):
+        open_ledger(url)
+    key_file.chmod(0o600)
     with open_ledger(url) as led:
         assert led.software(AGENT, _first_tenant(led))
 
@@ -259,3 +265,25 @@ def test_r14_the_key_rotation_example_runs(tmp_path: Path) -> None:
     assert [line.split(".")[0] for line in lines[2:]] == ["1", "2", "3", "4", "5", "6"]
     assert "rewrap_keys() moved 2 wrapped keys" in result.stdout
     assert "ledger.command" not in result.stdout
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o666])
+def test_r14_a_key_file_its_group_or_others_may_read_is_refused(
+    durable_url: str, monkeypatch: pytest.MonkeyPatch, mode: int
+) -> None:
+    monkeypatch.delenv("LEDGER_SECRET_KEY", raising=False)
+    with open_ledger(durable_url) as led:
+        _, order_id = tenant_with_order(led)
+        key_file = led._parts.store.key_file
+        assert key_file is not None
+        assert key_file.stat().st_mode & 0o777 == 0o600  # as the ledger makes it
+        secret = key_file.read_text().strip()
+        led.software(AGENT, led.customers(AGENT)[0].tenant_id)  # the views caught up
+        before = footprint(led)
+    key_file.chmod(mode)
+    with pytest.raises(ConfigurationError, match=rf"mode {mode:04o}\): make it owner-only"):
+        open_ledger(durable_url)
+    # The key passed explicitly: the file is not read, and the store opens as it was.
+    with open_ledger(durable_url, secret.encode()) as led:
+        assert footprint(led) == before
+        assert len(led.view_key(AGENT, order_id)) == 29
