@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,11 +220,9 @@ def rows_for(kind: str, figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def run(quick: bool, stores: Sequence[str], events: int | None = None) -> list[Row]:
-    count = events or (QUICK_EVENTS if quick else FULL_EVENTS)
-    return history_part.each_store(
-        "B6", stores, lambda kind: rows_for(kind, measure_store(kind, count))
-    )
+run = history_part.runner(
+    "B6", QUICK_EVENTS, FULL_EVENTS, lambda kind, count: rows_for(kind, measure_store(kind, count))
+)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +86,9 @@ def measure_store(kind: str, events: int) -> Row:
         )
 
 
-def run(quick: bool, stores: Sequence[str], events: int | None = None) -> list[Row]:
-    count = events or (QUICK_EVENTS if quick else FULL_EVENTS)
-    return history_part.each_store("B7", stores, lambda kind: [measure_store(kind, count)])
+run = history_part.runner(
+    "B7", QUICK_EVENTS, FULL_EVENTS, lambda kind, count: [measure_store(kind, count)]
+)
 
 
 if __name__ == "__main__":

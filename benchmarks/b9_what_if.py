@@ -22,7 +22,6 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,11 +138,9 @@ def rows_for(kind: str, figures: dict[str, Any]) -> list[Row]:
     ]
 
 
-def run(quick: bool, stores: Sequence[str], events: int | None = None) -> list[Row]:
-    count = events or (QUICK_EVENTS if quick else FULL_EVENTS)
-    return history_part.each_store(
-        "B9", stores, lambda kind: rows_for(kind, measure_store(kind, count))
-    )
+run = history_part.runner(
+    "B9", QUICK_EVENTS, FULL_EVENTS, lambda kind, count: rows_for(kind, measure_store(kind, count))
+)
 
 
 if __name__ == "__main__":

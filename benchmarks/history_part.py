@@ -43,6 +43,19 @@ def each_store(bench: str, stores: Sequence[str], rows_of: Callable[[str], list[
     return rows
 
 
+def runner(
+    bench: str, quick_events: int, full_events: int, rows_of: Callable[[str, int], list[Row]]
+) -> Callable[[bool, Sequence[str], int | None], list[Row]]:
+    """A part's ``run(quick, stores, events=None)``: ``rows_of(store, events)`` for each store,
+    with ``events`` from ``--events``, else the quick or the full size."""
+
+    def run(quick: bool, stores: Sequence[str], events: int | None = None) -> list[Row]:
+        count = events or (quick_events if quick else full_events)
+        return each_store(bench, stores, lambda kind: rows_of(kind, count))
+
+    return run
+
+
 def main(
     argv: list[str],
     *,

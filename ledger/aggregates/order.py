@@ -129,9 +129,9 @@ class Order(BaseAggregate[UUID]):
                 state[name] = []
 
         @property
-        def terms(self) -> OrderTerms:
-            """The order as bought: what its policy decides from (R19)."""
-            product = Product(
+        def product(self) -> Product:
+            """The product as bought."""
+            return Product(
                 product_id=self.product_id,
                 sku_id=self.sku_id,
                 title=self.title,
@@ -141,8 +141,12 @@ class Order(BaseAggregate[UUID]):
                 languages=self.languages,
                 bitness=self.bitness,
             )
+
+        @property
+        def terms(self) -> OrderTerms:
+            """The order as bought: what its policy decides from (R19)."""
             return OrderTerms(
-                product=product,
+                product=self.product,
                 market=self.market,
                 quantity=self.quantity,
                 unit_price=stored_money(self.unit_price, self.currency),

@@ -196,7 +196,7 @@ class _Terms:
         )
         product = self._products.get(key)
         if product is None:
-            product = self._products[key] = event.terms.product
+            product = self._products[key] = event.product
         return OrderTerms(
             product=product,
             market=event.market,
