@@ -276,18 +276,14 @@ def _cancelled(
 
 
 def _totals(rows: tuple[WhatIfRow, ...]) -> dict[str, WhatIfTotals]:
-    sums: dict[str, list[Money]] = {}
+    sums: dict[str, tuple[Money, Money]] = {}
     for row in rows:
-        currency = row.credit.currency if row.credit is not None else None
-        if currency is None:
-            currency = row.candidate_credit.currency if row.candidate_credit is not None else None
-        if currency is None:
-            continue
-        actual, candidate = sums.setdefault(currency, [Money.zero(currency), Money.zero(currency)])
-        sums[currency] = [
-            actual + (row.credit or Money.zero(currency)),
-            candidate + (row.candidate_credit or Money.zero(currency)),
-        ]
+        if row.credit is None:
+            continue  # not cancelled: no credit, and so no candidate credit either
+        currency = row.credit.currency
+        zero = Money.zero(currency)
+        actual, candidate = sums.get(currency, (zero, zero))
+        sums[currency] = (actual + row.credit, candidate + (row.candidate_credit or zero))
     return {
         currency: WhatIfTotals(currency, actual, candidate, candidate - actual)
         for currency, (actual, candidate) in sorted(sums.items())
