@@ -18,6 +18,7 @@ from hypothesis import settings
 
 from ledger import Ledger
 from ledger.testing import scratch_store
+from ledger.testing.plugin import PROFILES
 from tests.support import ManualClock
 
 POSTGRES_URL = os.environ.get(
@@ -26,11 +27,12 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 STORES = ["memory", "sqlite", "postgres"]
 
-# Under CI every @given test is derandomized (a fixed seed per test) and prints
-# a reproduce blob on failure; locally hypothesis explores with fresh seeds.
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
-settings.register_profile("dev", deadline=None)
-settings.load_profile("ci" if IN_CI else "dev")
+# The plugin's profiles (ledger.testing.plugin), as users get them: under CI every @given
+# test is derandomized (a fixed seed per test) and prints a reproduce blob on failure;
+# locally hypothesis explores with fresh seeds.
+PROFILE = "ledger-ci" if IN_CI else "ledger-dev"
+assert PROFILE in PROFILES
+settings.load_profile(PROFILE)
 
 
 @cache

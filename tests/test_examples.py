@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -126,3 +127,31 @@ def test_product_line_example_runs_a_what_if_and_switches_policy(tmp_path: Path)
     assert "the Office order bought before keeps 2026-12-02 09:00" in out
     assert "a trial bought now may be cancelled until 2026-11-10 09:00" in out
     assert out in (ROOT / "docs" / "testing.md").read_text()
+
+
+def test_policy_author_example_compares_switches_and_pins_a_slip(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "policy_author.py"), str(tmp_path)],
+        cwd=ROOT / "examples",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    assert "standard-30d/2026-11 and subscriptions-14d/2027-01 differ on 1 × SUBSCRIPTION" in out
+    assert "SwitchToTwoWeeks on memory:" in out
+    assert "the ledger agreed with the model" in out
+    assert "is deployed: orders bought from now on get it (R20)" in out
+    assert "SwitchWithASlip on memory: caught a disagreement" in out
+    pinned = tmp_path / "test_pinned_slip.py"
+    replayed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(pinned)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "examples")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert replayed.returncode == 1  # the slip stands, so the pinned story fails as it did
+    assert "cancellable_until: expected" in replayed.stdout

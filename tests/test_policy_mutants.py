@@ -11,6 +11,7 @@ printed in the test summary; docs/testing.md keeps a table of them.
 
 from __future__ import annotations
 
+import calendar
 import inspect
 import math
 from dataclasses import dataclass
@@ -231,6 +232,24 @@ class DeadlineAMicrosecondLate(CancellationPolicy):
         return None if deadline is None else deadline + timedelta(microseconds=1)
 
 
+@dataclass(frozen=True)
+class YearOfPurchaseDenominator(CancellationPolicy):
+    """Prorates a yearly subscription over the days of the year it was bought in: 366 in 2028."""
+
+    def credit(
+        self,
+        kind: ProductKind,
+        total: Money,
+        term_days: int | None,
+        purchased_at: datetime,
+        now: datetime,
+    ) -> Money:
+        if kind is SUBSCRIPTION and term_days == 365:
+            days = 366 if calendar.isleap(purchased_at.year) else 365
+            return total.prorate(max(days - days_used(purchased_at, now), 0), days)
+        return credit_for_cancellation(kind, total, term_days, purchased_at, now)
+
+
 # -- the mutants --------------------------------------------------------------------------
 
 
@@ -337,6 +356,13 @@ MUTANTS = [
         "PerpetualGoodwill",
         "credits 110 % of a perpetual licence: above the total",
         PerpetualGoodwill(SPEC_WINDOWS),
+        ReferenceRules(SPEC_WINDOWS),
+    ),
+    # The calendar: only a run that buys in a leap year can see it (issue 22).
+    Mutant(
+        "YearOfPurchaseDenominator",
+        "prorates a 365-day term over 366 days when bought in a leap year",
+        YearOfPurchaseDenominator(SPEC_WINDOWS),
         ReferenceRules(SPEC_WINDOWS),
     ),
 ]

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from hypothesis import strategies as st
 
-from ledger.money import Money
+from ledger.money import MAX_AMOUNT, Money, minor_unit_exponent
 from ledger.testing.commands import Purchase
 from ledger.testing.model import ModelOrder
 from ledger.testing.shapes import ProductShape
@@ -21,6 +21,7 @@ __all__ = [
     "CURRENCIES",
     "MARKETS",
     "MAX_TENANTS",
+    "NAMES",
     "PARTNERS",
     "QUANTITIES",
     "REFUND_AMOUNTS",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 PARTNERS = ("P1", "P2")
+#: Customer names a story reads easily (a name's characters are fuzzed elsewhere: R15).
+NAMES = st.sampled_from(
+    ("Contoso", "Fabrikam", "Northwind", "Tailspin Toys", "Litware", "Adatum", "Woodgrove")
+)
 # Enough tenants for isolation to matter; more only slow every step's checks.
 MAX_TENANTS = 4
 
@@ -112,7 +117,10 @@ def refund_amount(amount: str, found: ModelOrder | None, *, other_currency: bool
     currency = total.currency
     if other_currency:
         currency = next(c for c in CURRENCIES if c != currency)
-    return Money.from_minor_units(max(minor, 1), currency)
+    # Twice a large total, or a total's minor units read in a currency of fewer decimals,
+    # may pass R15's largest amount: asked for as the largest, still more than is left.
+    largest = MAX_AMOUNT * 10 ** minor_unit_exponent(currency)
+    return Money.from_minor_units(min(max(minor, 1), largest), currency)
 
 
 def retried(last: Purchase, retry: str) -> Purchase:

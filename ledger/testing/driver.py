@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -25,6 +26,8 @@ class Driver:
         self.clock = clock
         self.order_ids: dict[str, UUID] = {}
         self.refund_ids: dict[str, UUID] = {}
+        #: How a `SwitchPolicy` command deploys the next policy (the state machine's own).
+        self.switch: Callable[[], None] | None = None
 
     def order_id(self, alias: str) -> UUID:
         return self.order_ids.get(alias) or unissued_id(alias)

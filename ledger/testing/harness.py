@@ -17,7 +17,7 @@ from ledger.testing.commands import Command
 from ledger.testing.driver import Driver
 from ledger.testing.mismatch import ModelMismatch, require_equal
 from ledger.testing.model import ReferenceModel
-from ledger.testing.story import Step, outcome, tell
+from ledger.testing.story import Step, Story, outcome, tell
 from ledger.values import Actor, Role
 
 __all__ = ["Harness", "Outcome"]
@@ -59,6 +59,12 @@ class Harness:
         # Cancelled orders whose key was found revoked, and orders named since the last check.
         self._revoked: set[UUID] = set()
         self._named: set[UUID] = set()
+        #: The state machine class driving this harness, if any: a `Story` replays on it.
+        self.machine: type | None = None
+
+    def reopened(self, ledger: Ledger) -> None:
+        """The same store, opened again (a policy switch): commands and checks go on there."""
+        self.ledger = self.driver.ledger = ledger
 
     def step(self, command: Command) -> Outcome:
         """Run one command; raise `ModelMismatch` unless the ledger did what the model says."""
@@ -97,14 +103,19 @@ class Harness:
     def _story(self, failing: Step | None, detail: str) -> ModelMismatch:
         if self.failed_at is None:
             self.failed_at = time.perf_counter()
-        story = tell(
+        text = tell(
             self.history,
             failing,
             detail,
             order_ids=self.driver.order_ids,
             refund_ids=self.driver.refund_ids,
         )
-        return ModelMismatch(story)
+        steps = [*self.history, failing] if failing is not None else self.history
+        start = steps[0].at if steps else self.clock()
+        story = Story(text, start, tuple(step.command for step in steps), self.machine)
+        mismatch = ModelMismatch(text)
+        mismatch.story = story
+        return mismatch
 
     # -- invariants ----------------------------------------------------------------------
 

@@ -8,24 +8,30 @@ Subclass it to test your own programme::
 
     TestSevenDaySubscriptions = SevenDaySubscriptions.TestCase   # pytest collects this
 
-Hooks: ``policy`` or `make_policy` (what the ledger runs), ``reference`` (what the model expects;
-by default R8 credits with the policy's windows, because windows are
-configuration, R6), ``model_class`` or `make_model` (a model of your own), ``store`` (``"memory"``,
-``"sqlite"``, a ``sqlite:///`` or ``postgresql://`` URL; each example gets a
-fresh store there, see `scratch_store`),
-`open_ledger`, ``rebuild_views`` (compare views with a rebuild after
-every step; on by default), `clock_targets` (the moments after a purchase the
-clock aims at: every boundary the policy and the model announce) and
-`product_shapes` (the kinds and terms bought).
+Hooks: ``policy`` or `make_policy` (what the ledger runs), ``reference`` (what the
+model expects; by default R8 credits with the policy's windows, because windows are
+configuration, R6), ``model_class`` or `make_model` (a model of your own), ``store``
+(``"memory"``, ``"sqlite"``, a ``sqlite:///`` or ``postgresql://`` URL; each example
+gets a fresh store there, see `scratch_store`), `open_ledger`, ``rebuild_views``
+(compare views with a rebuild after every step; on by default), `clock_targets` (the
+moments after a purchase the clock aims at) and `product_shapes` (what is bought).
+
+The calendar is the user's: ``start`` fixes where every example's clock
+starts; left at None, each example starts at one of `dates.CALENDAR_STARTS`
+(leap days, month and year ends) or anywhere in 2024–2035 (`starts`), and
+the clock also aims at the month ends and leap days inside each order's
+horizon (`calendar_targets`). ``next_policy`` (and ``next_reference``, what
+the model expects of it) makes the machine switch policy part-way, as a
+deployment would (R20): orders bought before keep the policy they were
+bought under, and every check goes on covering them.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
 from dataclasses import replace
-from datetime import timedelta
-from typing import ClassVar
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from hypothesis import strategies as st
@@ -39,10 +45,10 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ledger.application import Ledger
 from ledger.money import Money
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.testing import draws, shapes
+from ledger.testing.aiming import ClockAiming
 from ledger.testing.clock import ManualClock
 from ledger.testing.commands import (
     AddCustomer,
@@ -53,22 +59,25 @@ from ledger.testing.commands import (
     Purchase,
     RequestRefund,
     ResolveRefund,
+    SwitchPolicy,
     ViewKey,
     Wait,
 )
+from ledger.testing.deployment import PolicyDeployment
 from ledger.testing.draws import WHO
 from ledger.testing.harness import Harness, Outcome
-from ledger.testing.model import ModelOrder, ReferenceModel, ReferenceRules
+from ledger.testing.model import ReferenceModel, ReferenceRules
 from ledger.testing.shapes import ProductShape
-from ledger.testing.stores import open_test_ledger, scratch_store
+from ledger.testing.shrinking import SHRINK_SECONDS, test_case_for
+from ledger.testing.stores import scratch_store
 from ledger.testing.strategies import customers
-from ledger.testing.targets import US, OrderTargets, upcoming, work_out
+from ledger.testing.targets import US, OrderTargets
 from ledger.values import Actor, Customer, ProductKind
 
 __all__ = ["WHO", "LedgerStateMachine"]
 
 
-class LedgerStateMachine(RuleBasedStateMachine):
+class LedgerStateMachine(PolicyDeployment, ClockAiming, RuleBasedStateMachine):
     """Random command sequences against a `Ledger` and a `ReferenceModel`, compared each step."""
 
     policy: ClassVar[CancellationPolicy] = CancellationPolicy.default()
@@ -76,6 +85,10 @@ class LedgerStateMachine(RuleBasedStateMachine):
     model_class: ClassVar[type[ReferenceModel]] = ReferenceModel
     store: ClassVar[str] = "memory"
     rebuild_views: ClassVar[bool] = True
+    start: ClassVar[datetime | None] = None
+    next_policy: ClassVar[CancellationPolicy | None] = None
+    next_reference: ClassVar[ReferenceRules | None] = None
+    shrink_seconds: ClassVar[float] = SHRINK_SECONDS
 
     tenants = Bundle("tenants")
     orders = Bundle("orders")
@@ -85,18 +98,31 @@ class LedgerStateMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = ManualClock()
         self._policy = self.make_policy()
+        self._earlier: tuple[CancellationPolicy, ...] = ()
         with contextlib.ExitStack() as opening:
             # If opening fails, the scratch store is removed at once, not left behind.
-            url = opening.enter_context(scratch_store(self.store))
-            self.ledger = opening.enter_context(self.open_ledger(url, self.clock))
+            self._url = opening.enter_context(scratch_store(self.store))
+            self.ledger = self.open_ledger(self._url, self.clock)
+            # Whichever ledger is open at the end (one opened again after a switch, too).
+            opening.callback(lambda: self.ledger.close())  # noqa: PLW0108 (the ledger then)
             self._exit = opening.pop_all()
         self.model = self.make_model()
         self.harness = Harness(self.ledger, self.clock, self.model, rebuild=self.rebuild_views)
+        self.harness.driver.switch = self.switch_policy
+        self.harness.machine = type(self)
         self._counter = 0
         self._last_keyed_purchase: Purchase | None = None
         self._shapes: st.SearchStrategy[ProductShape] | None = None
         # Each order's clock targets, worked out once.
         self._targets: dict[UUID, OrderTargets] = {}
+
+    @classmethod
+    def _to_test_case(cls) -> Any:
+        """``Machine.TestCase``: hypothesis's, told as one story and shrunk within
+        ``shrink_seconds`` (`shrinking.test_case_for`)."""
+        if "_ledger_test_case" not in cls.__dict__:
+            cls._ledger_test_case = test_case_for(cls, cls.shrink_seconds)
+        return cls.__dict__["_ledger_test_case"]
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -104,29 +130,9 @@ class LedgerStateMachine(RuleBasedStateMachine):
         """The policy the ledger runs: ``policy``, unless a subclass builds its own here."""
         return self.policy
 
-    def open_ledger(self, url: str, clock: ManualClock) -> Ledger:
-        """The ledger under test; override to pass more options to `Ledger.open`."""
-        return open_test_ledger(url, clock, self._policy)
-
     def make_model(self) -> ReferenceModel:
         rules = self.reference or ReferenceRules.windows_of(self._policy)
         return self.model_class(rules)
-
-    def clock_targets(self, order: ModelOrder) -> Iterable[timedelta]:
-        """Durations after ``order``'s purchase that the clock aims at (1 µs before, and at).
-
-        By default every boundary the policy under test announces
-        (`CancellationPolicy.boundaries`) and every one the model does
-        (`ReferenceRules.boundaries`), so a threshold either side forgot is
-        still probed. Add moments of your own::
-
-            def clock_targets(self, order):
-                return (*super().clock_targets(order), timedelta(days=90))
-
-        Called once per order, when the clock first aims at one.
-        """
-        kind, term = order.product.kind, order.product.term_days
-        return {*self._policy.boundaries(kind, term), *self.model.rules.boundaries(kind, term)}
 
     def product_shapes(self) -> st.SearchStrategy[ProductShape]:
         """What the purchase rule buys: a `ProductShape` (kind and term) strategy.
@@ -171,19 +177,6 @@ class LedgerStateMachine(RuleBasedStateMachine):
             self._shapes = self.product_shapes()
         return self._shapes
 
-    def _upcoming(self) -> list[tuple[str, OrderTargets]]:
-        """Open orders (not cancelled) with clock targets still ahead, oldest first."""
-        aliases = self.harness.driver.order_ids
-        return upcoming(aliases, self.model.orders, self.clock(), self._targets_of)
-
-    def _targets_of(self, order: ModelOrder) -> OrderTargets:
-        targets = self._targets.get(order.order_id)
-        if targets is None:
-            every = set(self.clock_targets(order))
-            targets = work_out(order, every, self._policy, self.model.rules)
-            self._targets[order.order_id] = targets
-        return targets
-
     def _order_place(self, alias: str) -> tuple[str, UUID]:
         order = self.model.orders.get(self.harness.driver.order_id(alias))
         if order is None:
@@ -196,15 +189,25 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     # -- rules ---------------------------------------------------------------------------
 
-    @initialize(target=tenants, customer=customers(draws.MARKETS))
-    def first_customer(self, customer: Customer) -> UUID:
+    @initialize(
+        target=tenants, customer=customers(draws.MARKETS, names=draws.NAMES), data=st.data()
+    )
+    def first_customer(self, customer: Customer, data: st.DataObject) -> UUID:
+        """Set the clock to the example's start (nothing is recorded before), add a customer."""
+        self.clock.set(self.start if self.start is not None else data.draw(self.starts()))
         self.run(AddCustomer(self.actor("agent", draws.PARTNERS[0], customer.tenant_id), customer))
         return customer.tenant_id
+
+    @precondition(lambda self: self.next_policy is not None and not self._earlier)
+    @rule()
+    def deploy_the_next_policy(self) -> None:
+        """Switch to ``next_policy`` part-way (R20): once per example."""
+        self.run(SwitchPolicy(self.next_policy.policy_id if self.next_policy else ""))
 
     @precondition(lambda self: len(self.model.tenants) < draws.MAX_TENANTS)
     @rule(
         target=tenants,
-        customer=customers(draws.MARKETS),
+        customer=customers(draws.MARKETS, names=draws.NAMES),
         partner=st.sampled_from(draws.PARTNERS),
         who=st.sampled_from(WHO),
         again=st.sampled_from((None, None, None, "same partner", "other partner")),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
 
 from ledger.testing.readable import show
 
@@ -43,17 +45,24 @@ class ModelMismatch(AssertionError):
     """The ledger and the reference model disagree: a test failure, not a `LedgerError`.
 
     Raised by `ledger.testing.run`, ``report`` holds the figures it took to
-    catch (steps, examples, seconds, seed); otherwise it is None.
+    catch (steps, examples, seconds, seed); otherwise it is None. ``story`` is
+    the failing example (a `ledger.testing.story.Story`): ``story.as_pytest()``
+    writes it out as a pinned test.
     """
 
     report: RunReport | None = None
+    story: Any = None
 
 
-def require_equal(actual: object, expected: object, what: str) -> None:
-    """Raise `ModelMismatch` naming each differing field unless both sides are equal."""
+def require_equal(
+    actual: object, expected: object, what: str, *, because: Callable[[], str] | None = None
+) -> None:
+    """Raise `ModelMismatch` naming each differing field unless both sides are equal;
+    ``because`` says how the model worked out what it expected (e.g. a credit's arithmetic)."""
     if actual != expected:
         differences = _differences(actual, expected, "")[:MAX_SHOWN_DIFFERENCES]
-        raise ModelMismatch(f"{what}:\n  " + "\n  ".join(differences))
+        why = [] if because is None else [f"the model: {because()}"]
+        raise ModelMismatch(f"{what}:\n  " + "\n  ".join([*differences, *why]))
 
 
 MAX_SHOWN_DIFFERENCES = 10

@@ -23,9 +23,10 @@ from uuid import UUID
 from ledger.errors import (
     LedgerError,
 )
-from ledger.money import Money
+from ledger.money import Money, minor_unit_exponent
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.projections.feed import item_id as feed_item_id
+from ledger.testing.readable import duration
 from ledger.values import (
     AccessAction,
     ActivityEntry,
@@ -143,6 +144,32 @@ class ReferenceRules:
         minor = _round_half_even(total.minor_units * unused, term)
         return Money.from_minor_units(minor, total.currency)
 
+    def explain(self, order: ModelOrder, now: datetime) -> str:
+        """How `credit` got its answer, for a failure report: the total, the days, the formula.
+
+        A subclass with its own credit rule may say its own arithmetic here; the
+        default tells R8's, or just the answer when `credit` is overridden.
+        """
+        credit = self.credit(order, now)
+        total = order.total
+        bought = f"{order.quantity} × {order.unit_price} = {total}"
+        if type(self).credit is not ReferenceRules.credit:
+            return f"{type(self).__name__}.credit of {bought} gives {credit}"
+        if order.product.kind is not ProductKind.SUBSCRIPTION:
+            return f"R8: a {order.product.kind.value} is credited its whole total, {bought}"
+        term = order.product.term_days
+        assert term is not None, "a subscription has a term"
+        elapsed = now - order.purchased_at
+        used = elapsed // DAY + 1
+        unused = max(term - used, 0)
+        exact = total.minor_units * unused / term / 10 ** minor_unit_exponent(total.currency)
+        return (
+            f"R8: total {bought}; {used} day(s) used of the {term}-day term"
+            f" ({duration(elapsed)} after purchase: ⌊elapsed / 1 day⌋ + 1), {unused} unused;"
+            f" {total} × {unused} / {term} = {exact:.6g} {total.currency}"
+            f" → {credit} (half-even to the minor unit, never below zero)"
+        )
+
 
 @dataclass
 class ModelOrder:
@@ -163,6 +190,8 @@ class ModelOrder:
     #: Events in the order's stream: Purchased, then Cancelled and CreditIssued, or a
     #: CreditIssued per approved refund (a credit's id is derived from its version).
     events: int = 1
+    #: The rules in force when it was bought (R20): they decide its credit for good.
+    rules: ReferenceRules | None = None
 
     @property
     def total(self) -> Money:

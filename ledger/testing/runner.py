@@ -6,6 +6,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
@@ -16,11 +17,13 @@ from ledger.testing.clock import ManualClock
 from ledger.testing.commands import Command
 from ledger.testing.harness import Harness, Outcome
 from ledger.testing.machine import LedgerStateMachine
+from ledger.testing.minimize import minimized, replayed
 from ledger.testing.mismatch import ModelMismatch, RunReport
 from ledger.testing.model import ReferenceModel, ReferenceRules
+from ledger.testing.shrinking import SHRINK_SECONDS, shrinking_within
 from ledger.testing.stores import open_test_ledger, scratch_store
 
-__all__ = ["DEFAULT_SEED", "RunReport", "run", "run_commands"]
+__all__ = ["DEFAULT_SEED", "SHRINK_SECONDS", "RunReport", "replay", "run", "run_commands"]
 
 DEFAULT_SEED = 20261125
 #: Most examples in one round (one seed). Examples run more commands than they
@@ -36,7 +39,9 @@ def run(
     steps_per_example: int = 50,
     seed_value: int = DEFAULT_SEED,
     shrink: bool = True,
-    verbosity: Verbosity = Verbosity.normal,
+    shrink_seconds: float = SHRINK_SECONDS,
+    start: datetime | None = None,
+    verbosity: Verbosity = Verbosity.quiet,
 ) -> RunReport:
     """Run at least ``steps`` commands through ``machine``; raise on the first disagreement.
 
@@ -44,10 +49,24 @@ def run(
     raised as a `ModelMismatch` whose message is the (shrunk, unless
     ``shrink=False``) example told as a Given/When/Then story, headed by the
     figures to catch it and the seed that reproduces it; its ``report`` holds
-    those figures. Any other error is raised as it is, with the seed printed
-    to stderr.
+    those figures and its ``story`` the example (``story.as_pytest()`` pins it).
+    Shrinking stops after ``shrink_seconds`` with the smallest story found by then;
+    the story is then replayed without each step it does not need (`minimize`).
+    ``start`` fixes where every example's clock starts (default: the machine's
+    ``start``, else drawn from the calendar, `LedgerStateMachine.starts`).
+    Any other error is raised as it is, with the seed printed to stderr.
     """
     __tracebackhide__ = True  # pytest: show the caller's line and the story, not hypothesis
+    if start is not None:
+        machine = type(
+            machine.__name__,
+            (machine,),
+            {
+                "start": start,
+                "__module__": machine.__module__,
+                "__qualname__": machine.__qualname__,
+            },
+        )
     done = _Progress(machine, seed_value)
     round_seed = seed_value
 
@@ -68,12 +87,14 @@ def run(
         )
         seeded: Any = seed(round_seed)(factory)
         try:
-            run_state_machine_as_test(seeded, settings=config)
+            with shrinking_within(shrink_seconds):
+                run_state_machine_as_test(seeded, settings=config)
         except ModelMismatch as mismatch:
             report = done.caught()
             rerun = f"run({machine.__name__}, seed_value={round_seed}) reproduces it"
-            clean = ModelMismatch(f"{report}; {rerun}\n{mismatch.args[0]}")
-            clean.report = report
+            story = minimized(mismatch.story) if shrink else mismatch.story
+            clean = ModelMismatch(f"{report}; {rerun}\n{story.text}")
+            clean.report, clean.story = report, story
             raise clean from None
         except BaseException:
             print(
@@ -158,3 +179,18 @@ def run_commands(
         outcomes = [harness.step(command) for command in commands]
         harness.check()
         return outcomes
+
+
+def replay(
+    machine: type[LedgerStateMachine], commands: Sequence[Command], *, start: datetime
+) -> None:
+    """Run ``commands`` from ``start`` on a fresh ``machine``, checked as the machine checks
+    them (the views after every command): a story pinned as a test (`Story.as_pytest`).
+
+    Raises the `ModelMismatch` the story told while the rule is broken; returns once
+    the ledger and the model agree on every step.
+    """
+    __tracebackhide__ = True
+    mismatch = replayed(machine, commands, start)
+    if mismatch is not None:
+        raise mismatch

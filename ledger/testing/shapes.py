@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from hypothesis import strategies as st
 
-from ledger.money import Money
+from ledger.money import Money, minor_unit_exponent
 from ledger.values import Product, ProductKind
 
 __all__ = [
@@ -36,6 +36,10 @@ DAY = timedelta(days=1)
 LONG_TERM_DAYS = 1095
 #: Short terms (shorter than any window: R8's "never below zero"), a week, a month, long ones.
 USUAL_TERMS = (1, 2, 3, 4, 7, 14, 28, 30, 31, 90, 365, LONG_TERM_DAYS)
+#: Terms the calendar gives: a month of 28 to 31 days, a year of 365 or 366 (as often
+#: as the months together: yearly terms are the common ones). A rule that counts a
+#: year's or a month's days goes wrong on these, and in leap years.
+CALENDAR_TERMS = (28, 29, 30, 31, 365, 366, 365, 366)
 #: The other kinds: perpetual licences (R8's 100 %) twice as often as each never-cancellable one.
 OTHER_KINDS = (
     ProductKind.PERPETUAL,
@@ -52,6 +56,7 @@ PER_DAY_PLANS = (
     "a minor unit per day of the term",
     "half a minor unit per day of the term",
     "one and a half minor units per day of the term",
+    "a major unit per day of the term",
 )
 PRICE_PLANS = ("as drawn", "as drawn", "as drawn", *PER_DAY_PLANS)
 #: For the machine's probes, which exist to show a threshold: mostly priced by the term.
@@ -90,21 +95,24 @@ def terms_around(boundaries: Iterable[timedelta]) -> tuple[int, ...]:
 
 
 def product_shapes(terms: Iterable[int] = ()) -> st.SearchStrategy[ProductShape]:
-    """Every kind; subscriptions (half of all) with one of ``terms``, a usual term or any."""
-    extra = tuple(sorted(set(terms)))
-    term = st.sampled_from(USUAL_TERMS) | st.integers(1, LONG_TERM_DAYS)
-    if extra:
-        term = st.sampled_from(extra) | term
-    return _shape(term)
+    """Every kind; subscriptions (half of all) with one of ``terms``, a usual term, a
+    calendar term (twice as often as each of the others) or any term."""
+    return _shape(tuple(sorted(set(terms))))
 
 
 @st.composite
-def _shape(draw: st.DrawFn, terms: st.SearchStrategy[int]) -> ProductShape:
-    # A composite, so that a failing example shows ProductShape(...) itself.
+def _shape(draw: st.DrawFn, extra: tuple[int, ...]) -> ProductShape:
+    # A composite, so that a failing example shows ProductShape(...) itself; an index
+    # per choice states the odds (one_of leaves them to hypothesis) and shrinks to the first.
     # Subscriptions carry most of the rules (R8): as often as the three other kinds together.
-    if draw(st.booleans()):
-        return ProductShape(ProductKind.SUBSCRIPTION, draw(terms))
-    return ProductShape(draw(st.sampled_from(OTHER_KINDS)))
+    if draw(st.integers(0, 1)) == 1:
+        return ProductShape(draw(st.sampled_from(OTHER_KINDS)))
+    sources: tuple[tuple[int, ...], ...] = (USUAL_TERMS, CALENDAR_TERMS, CALENDAR_TERMS)
+    sources = (extra, *sources) if extra else sources
+    source = draw(st.integers(0, len(sources)))
+    if source == len(sources):
+        return ProductShape(ProductKind.SUBSCRIPTION, draw(st.integers(1, LONG_TERM_DAYS)))
+    return ProductShape(ProductKind.SUBSCRIPTION, draw(st.sampled_from(sources[source])))
 
 
 def price_for(plan: str, drawn: Money, term_days: int | None) -> Money:
@@ -115,5 +123,7 @@ def price_for(plan: str, drawn: Money, term_days: int | None) -> Money:
         "a minor unit per day of the term": term_days,
         "half a minor unit per day of the term": max(term_days // 2, 1),
         "one and a half minor units per day of the term": term_days + term_days // 2,
+        # Large enough that a denominator a day off (365 for 366) moves the credit.
+        "a major unit per day of the term": term_days * 10 ** minor_unit_exponent(drawn.currency),
     }[plan]
     return Money.from_minor_units(minor, drawn.currency)

@@ -19,16 +19,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from pydantic_core import to_jsonable_python
 
 from ledger.application import Ledger
-from ledger.errors import LedgerError
+from ledger.errors import InvalidInput, LedgerError
+from ledger.mapper import CompactJSONTranscoder, PydanticMapper
 from ledger.money import Money
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.testing.clock import START, ManualClock
@@ -36,7 +40,7 @@ from ledger.testing.commands import Command
 from ledger.testing.driver import Driver
 from ledger.testing.stores import open_test_ledger, scratch_store
 
-__all__ = ["ExpectedEvent", "RecordedEvent", "Scenario", "event"]
+__all__ = ["ExpectedEvent", "RecordedEvent", "Scenario", "event", "read_export"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class RecordedEvent:
     user: str
     at: datetime
     payload: dict[str, Any]
+    #: The event's version in its aggregate's stream (1 for the first).
+    version: int = 1
 
     @property
     def order_id(self) -> UUID:
@@ -78,6 +84,58 @@ def event(name: str, /, *, order: str | None = None, **fields: Any) -> ExpectedE
     who recorded the event and when.
     """
     return ExpectedEvent(name, order, fields)
+
+
+def read_export(path: str | Path) -> list[RecordedEvent]:
+    """The events of a JSONL export (``ledger audit export --format jsonl``), for
+    `Scenario.given_events`: a production history replayed under a test's rules."""
+    rows = (json.loads(line) for line in Path(path).read_text("utf-8").splitlines() if line)
+    return [_recorded(row) for row in rows if "position" in row]
+
+
+def _recorded(row: dict[str, Any]) -> RecordedEvent:
+    body = json.loads(row["body"])
+    return RecordedEvent(
+        position=row["position"],
+        name=_topic_name(row["topic"]),
+        originator_id=UUID(row["originator_id"]),
+        user=body.get("user", ""),
+        at=datetime.fromisoformat(body["timestamp"]),
+        payload={
+            k: v
+            for k, v in body.items()
+            if k not in ("originator_id", "originator_version", "timestamp")
+        },
+        version=row["originator_version"],
+    )
+
+
+_KEYLESS = PydanticMapper(transcoder=CompactJSONTranscoder())
+
+
+def _domain_event(number: int, recorded: RecordedEvent) -> Any:
+    """A stored event's domain event, decoded (and upcast) as the ledger reads its own."""
+    field = f"history[{number}]"
+    if not isinstance(recorded, RecordedEvent):
+        raise InvalidInput(field, f"must be a RecordedEvent, not {type(recorded).__name__}")
+    # The topic names the class; its version is the payload's class_version (upcast on read).
+    topic = f"ledger:{recorded.name}.v1"
+    body = {
+        **recorded.payload,
+        "originator_id": str(recorded.originator_id),
+        "originator_version": recorded.version,
+        "timestamp": recorded.at.isoformat(),
+    }
+    stored = StoredEvent(
+        originator_id=recorded.originator_id,
+        originator_version=recorded.version,
+        topic=topic,
+        state=CompactJSONTranscoder().encode(body),
+    )
+    try:
+        return _KEYLESS.to_domain_event(stored)
+    except Exception as error:  # a hand-written payload may be wrong in any way
+        raise InvalidInput(field, f"{recorded.name} does not decode: {error}") from None
 
 
 def _as_json(value: object) -> Any:
@@ -136,22 +194,7 @@ class Scenario:
         self.ledger.audit.export_events(buffer, "jsonl")
         lines = (json.loads(line) for line in buffer.getvalue().splitlines())
         # Event rows carry the stored body as JSON text; the header and closing lines do not.
-        records = ((r, json.loads(r["body"])) for r in lines if "position" in r)
-        return [
-            RecordedEvent(
-                position=r["position"],
-                name=_topic_name(r["topic"]),
-                originator_id=UUID(r["originator_id"]),
-                user=body.get("user", ""),
-                at=datetime.fromisoformat(body["timestamp"]),
-                payload={
-                    k: v
-                    for k, v in body.items()
-                    if k not in ("originator_id", "originator_version", "timestamp")
-                },
-            )
-            for r, body in records
-        ]
+        return [_recorded(row) for row in lines if "position" in row]
 
     # -- given / when / then ---------------------------------------------------------------
 
@@ -162,6 +205,31 @@ class Scenario:
                 self.driver.run(command)
             except LedgerError as error:
                 raise AssertionError(f"given {command!r} failed: {error!r}") from error
+        return self
+
+    def given_events(
+        self, *history: RecordedEvent, aliases: Mapping[str, UUID] | None = None
+    ) -> Scenario:
+        """Store a raw history as it is, without running commands: events from another
+        store (``recorded_events()``, or an export read with `read_export`), an old
+        release's events, or ones written by hand as `RecordedEvent` values.
+
+        Each is decoded as the ledger decodes what it reads (an old ``class_version`` is
+        upcast; a payload that does not validate is `InvalidInput` naming the event), then
+        sealed with this store's audit key and appended: queries and commands see it like
+        anything the ledger recorded. Licence keys never leave their store (R14), so a
+        licence given as events has no key to show. ``aliases`` names given orders
+        (``{"o1": order_id}``) so that later commands and `event` can say ``"o1"``.
+        """
+        events = [_domain_event(number, recorded) for number, recorded in enumerate(history, 1)]
+        try:
+            self.ledger._uow.events.save(*events)
+        except IntegrityError as clash:
+            raise InvalidInput(
+                "history", f"two events claim the same version of one stream: {clash}"
+            ) from None
+        for alias, order_id in (aliases or {}).items():
+            self.driver.order_ids[alias] = order_id
         return self
 
     def when(self, command: Command, *, after: timedelta | None = None) -> Scenario:

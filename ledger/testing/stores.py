@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -29,11 +29,22 @@ SILENT = structlog.wrap_logger(
 
 
 def open_test_ledger(
-    url: str, clock: Callable[[], datetime], policy: CancellationPolicy | None = None
+    url: str,
+    clock: Callable[[], datetime],
+    policy: CancellationPolicy | None = None,
+    earlier_policies: Sequence[CancellationPolicy] = (),
+    *,
+    secret_key: bytes | None = None,
 ) -> Ledger:
-    """A `Ledger` with a throw-away data key and no log output."""
+    """A `Ledger` with no log output and a throw-away data key (or ``secret_key``, to open
+    the same store again)."""
     return Ledger.open(
-        url, clock=clock, cancellation_policy=policy, secret_key=os.urandom(32), logger=SILENT
+        url,
+        clock=clock,
+        cancellation_policy=policy,
+        earlier_policies=earlier_policies,
+        secret_key=secret_key or os.urandom(32),
+        logger=SILENT,
     )
 
 

@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.errors import LedgerError
+from ledger.errors import InvalidInput, LedgerError
 from ledger.testing.commands import Command
 from ledger.testing.readable import duration, show
+from ledger.testing.source import Source
 from ledger.values import Actor, Cancellation, CancellationStatus, RefundRequest
 
-__all__ = ["Step", "outcome", "tell"]
+__all__ = ["Step", "Story", "outcome", "tell"]
 
 #: Past this many steps the story keeps the start and the end: an unshrunk run is long.
 MAX_GIVEN = 60
@@ -151,3 +152,61 @@ def tell(
     lines.append("Then the ledger and the model disagree:" if when else "Then the views disagree:")
     lines += [f"      {line}" for line in cast.rename(detail).splitlines()]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Story:
+    """A failing example: the commands it ran from its start, told (``str``) or pinned
+    (`as_pytest`). Kept as ``ModelMismatch.story``."""
+
+    text: str
+    start: datetime
+    commands: tuple[Command, ...]
+    machine: type | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    def as_pytest(self, name: str | None = None, *, machine: str | None = None) -> str:
+        """A pytest module that replays this story and fails as it did, until the rule is fixed.
+
+        ``machine`` is where the test imports the machine from (``"package.module:Class"``);
+        by default the module and name of the machine that told the story, which must
+        then be importable (not defined in ``__main__`` or inside a function).
+        """
+        cls = self.machine
+        where = machine or (f"{cls.__module__}:{cls.__qualname__}" if cls is not None else "")
+        module, _, attribute = where.partition(":")
+        if not module or not attribute.isidentifier() or module == "__main__":
+            raise InvalidInput(
+                "machine",
+                f"{where or 'no machine'!r}: say where the test imports the machine from,"
+                " e.g. as_pytest(machine='tests.test_my_policy:MyProgramme')",
+            )
+        source = Source()
+        commands = [f"    {source.of(command)}," for command in self.commands]
+        start = source.of(self.start)
+        source.need("ledger.testing", "replay")
+        test = name or f"test_{attribute.lower()}_story"
+        told = [f"    {line}".rstrip() for line in self.text.replace('"""', "'''").splitlines()]
+        lines = [
+            f'"""Pinned by ledger.testing: a story {attribute} told, replayed as it ran.',
+            "",
+            "It fails, with the same story, while the rule is still broken.",
+            "",
+            *told,
+            '"""',
+            "",
+            *source.import_lines(),
+            f"from {module} import {attribute}",
+            "",
+            "STORY = (",
+            *commands,
+            ")",
+            "",
+            "",
+            f"def {test}() -> None:",
+            f"    replay({attribute}, STORY, start={start})",
+            "",
+        ]
+        return "\n".join(lines)

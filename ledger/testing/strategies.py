@@ -90,15 +90,23 @@ def unit_prices(currency: str | st.SearchStrategy[str] | None = None) -> st.Sear
     return money(currency, min_minor_units=1, max_minor_units=10**9)
 
 
-def customers(market: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[Customer]:
-    return _customer(market if market is not None else markets())
+def customers(
+    market: st.SearchStrategy[str] | None = None, *, names: st.SearchStrategy[str] | None = None
+) -> st.SearchStrategy[Customer]:
+    """Customers in ``market`` (any R1 market); named by ``names`` (any letters, digits
+    and spaces of any script, so names are fuzzed too) or, e.g., a few readable ones."""
+    if names is None:
+        letters = st.characters(categories=("L", "N", "Zs"))
+        names = st.text(letters, min_size=1, max_size=40).filter(str.strip)
+    return _customer(market if market is not None else markets(), names)
 
 
 @st.composite
-def _customer(draw: st.DrawFn, markets: st.SearchStrategy[str]) -> Customer:
+def _customer(
+    draw: st.DrawFn, markets: st.SearchStrategy[str], names: st.SearchStrategy[str]
+) -> Customer:
     tenant_id = draw(st.uuids(version=4))
-    letters = st.characters(categories=("L", "N", "Zs"))
-    name = draw(st.text(letters, min_size=1, max_size=40).filter(str.strip))
+    name = draw(names)
     return Customer(
         tenant_id=tenant_id,
         domain=f"t{tenant_id.hex[:12]}.example",

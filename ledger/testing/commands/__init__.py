@@ -7,6 +7,7 @@ from ledger.testing.commands.orders import (
     AskCancellationStatus,
     Cancel,
     Purchase,
+    SwitchPolicy,
     Wait,
 )
 from ledger.testing.commands.refunds import RequestRefund, ResolveRefund
@@ -21,6 +22,7 @@ __all__ = [
     "Purchase",
     "RequestRefund",
     "ResolveRefund",
+    "SwitchPolicy",
     "ViewKey",
     "Wait",
 ]

@@ -16,6 +16,7 @@ never issued, so the command meets ``OrderNotFound`` like any unknown id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
@@ -38,6 +39,7 @@ class Context(Protocol):
     clock: ManualClock
     order_ids: dict[str, UUID]
     refund_ids: dict[str, UUID]
+    switch: Callable[[], None] | None
 
     def order_id(self, alias: str) -> UUID: ...
 

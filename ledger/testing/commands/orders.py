@@ -144,6 +144,7 @@ class Purchase(Command):
             purchased_at=now,
             deadline=model.rules.deadline(self.product.kind, now),
             request=self.request,
+            rules=model.rules,
         )
         model.orders[result] = order
         if key is not None:
@@ -182,6 +183,27 @@ class Wait(Command):
 
     def describe(self, at: datetime, names: Names) -> str:
         return f"the clock moves on by {duration(self.delta)}, to {instant(at + self.delta)}"
+
+
+@dataclass(frozen=True)
+class SwitchPolicy(Command):
+    """Deploy the state machine's ``next_policy`` (R20): new orders are bought under it,
+    earlier ones keep theirs. Records nothing; the model's rules for new orders change."""
+
+    policy_id: str
+
+    SHOWS_RESULT: ClassVar[bool] = False
+
+    def run(self, context: Context) -> Any:
+        if context.switch is None:
+            raise ModelMismatch("SwitchPolicy needs a machine with a next_policy to deploy")
+        context.switch()
+
+    def expect(self, model: ReferenceModel, now: datetime, context: Context) -> Expected:
+        return None
+
+    def describe(self, at: datetime, names: Names) -> str:
+        return f"policy {self.policy_id!r} is deployed: orders bought from now on get it (R20)"
 
 
 @dataclass(frozen=True)
@@ -227,9 +249,10 @@ class Cancel(Command):
 
     def record(self, model: ReferenceModel, result: Any, now: datetime, context: Context) -> None:
         order = model.orders[context.order_id(self.order)]
-        credit = model.rules.credit(order, now)
+        rules = order.rules or model.rules
+        credit = rules.credit(order, now)
         expected = Cancellation(order.order_id, credit, now, now.strftime("%Y-%m"))
-        require_equal(result, expected, "cancel")
+        require_equal(result, expected, "cancel", because=lambda: rules.explain(order, now))
         order.cancelled_at = now
         order.revoked = True
         model.credit(order, credit, now, "cancellation")
