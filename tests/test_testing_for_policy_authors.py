@@ -287,8 +287,8 @@ def test_a_switch_that_forgets_the_earlier_policy_is_caught_on_the_older_orders(
 
 
 def test_switch_policy_without_a_next_policy_is_a_mismatch_not_a_crash() -> None:
-    with pytest.raises(ModelMismatch, match="next_policy"):
-        Scenario().driver.run(SwitchPolicy("x"))
+    with Scenario() as spec, pytest.raises(ModelMismatch, match="next_policy"):
+        spec.driver.run(SwitchPolicy("x"))
 
 
 # -- compare ---------------------------------------------------------------------------------
