@@ -13,11 +13,14 @@ under it are.
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 import psycopg
+import psycopg_pool
+import psycopg_pool.base
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import (
@@ -34,16 +37,19 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import ConnectionPool as PostgresConnectionPool
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import Environment, get_topic, retry
+from eventsourcing.utils import Environment, get_topic
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 
 from ledger.aggregates.base import LedgerEvent
+from ledger.faults import once_more
 from ledger.mapper import CompactJSONTranscoder, PydanticMapper
+from ledger.stores import session_options
 
-__all__ = ["CACHE_SIZE", "EventStoreApplication", "WrappedKeyRow"]
+__all__ = ["CACHE_SIZE", "EventStoreApplication", "LedgerPostgresFactory", "WrappedKeyRow"]
 
 #: (name, key_id, wrapped): one row of ``ledger_wrapped_keys``.
 WrappedKeyRow = tuple[str, str, str]
@@ -134,7 +140,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    # eventsourcing tries these ten times, 0.2 s apart, each try waiting up to the
+    # pool's timeout: a minute and more against a server that is down. Once more on a
+    # fresh connection rides out a dropped one; a timeout that has run out is final.
+    select_notifications = once_more(PostgresApplicationRecorder.select_notifications.__wrapped__)
+    max_notification_id = once_more(PostgresApplicationRecorder.max_notification_id.__wrapped__)
+    select_events = once_more(PostgresApplicationRecorder.select_events.__wrapped__)
+
+    @once_more
     def select_events_after(self, after: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         """The events of several aggregates, each after a version, in one query."""
         if not after:
@@ -161,7 +174,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 )
         return found
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @once_more
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -180,18 +193,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         failure: psycopg.Error | None = None
         ids: list[int] = []
         with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline:
-                try:
-                    with conn.cursor() as curs:
-                        curs.execute("BEGIN")
-                        self._insert_events(curs, stored_events, **kwargs)
-                    with conn.cursor() as curs, conn.cursor() as ending:
-                        self._insert_stored_events(curs, stored_events, **kwargs)
-                        ending.execute("COMMIT")
-                        pipeline.sync()
-                        ids = [row["notification_id"] for row in curs.fetchall()]
-                except psycopg.Error as error:
-                    failure = error  # raised after the pipeline has ended (no warning)
+            try:
+                with conn.pipeline() as pipeline:
+                    try:
+                        with conn.cursor() as curs:
+                            curs.execute("BEGIN")
+                            self._insert_events(curs, stored_events, **kwargs)
+                        with conn.cursor() as curs, conn.cursor() as ending:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            ending.execute("COMMIT")
+                            pipeline.sync()
+                            ids = [row["notification_id"] for row in curs.fetchall()]
+                    except psycopg.Error as error:
+                        failure = error  # raised after the pipeline has ended (no warning)
+            except psycopg.errors.PipelineAborted:
+                # The pipeline's end reports the statements the server skipped after
+                # the one that failed; the first failure (a lost race) is the answer.
+                if failure is None:
+                    raise
             if failure is not None:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.rollback()
@@ -210,9 +229,81 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
 
 
+class LedgerPostgresFactory(PostgresFactory):
+    """eventsourcing's factory, its connections bounded by the URL's timeouts (R21).
+
+    Every connection of the pool is opened with libpq's ``connect_timeout`` and
+    with the session's ``lock_timeout`` and ``statement_timeout`` (``LEDGER_*``
+    settings, from `ledger.stores`), so no statement waits without bound for a
+    lock another session holds, or for a server that stopped answering.
+    """
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        kwargs = self.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)
+        kwargs["connect_timeout"] = int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)
+        kwargs["options"] = session_options(
+            int(env.get("LEDGER_LOCK_TIMEOUT") or 5), int(env.get("LEDGER_STATEMENT_TIMEOUT") or 60)
+        )
+        pool = self.datastore.pool
+        pool._check = _sweeping_check(weakref.ref(pool))
+        # Built by eventsourcing as its own class; ours only changes how soon a lost
+        # connection is tried again (no state of its own), so the class is swapped.
+        pool.__class__ = _PromptlyReconnectingPool
+
+
+class _PromptReconnection(psycopg_pool.base.AttemptWithBackoff):
+    """At most half a second between tries to replace a lost connection.
+
+    psycopg_pool doubles its wait after each failed try (1 s, 2 s, 4 s, …): a server
+    back after ten seconds down was not used for up to eight more. A try that the
+    server refuses costs it next to nothing.
+    """
+
+    INITIAL_DELAY = 0.25
+    MAX_DELAY = 0.5
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, self.MAX_DELAY)
+
+
+class _PromptlyReconnectingPool(PostgresConnectionPool[Any]):
+    def _add_connection(
+        self, attempt: psycopg_pool.base.AttemptWithBackoff | None, growing: bool = False
+    ) -> None:
+        if attempt is None:
+            attempt = _PromptReconnection(timeout=self.reconnect_timeout)
+        super()._add_connection(attempt, growing)
+
+
+def _sweeping_check(pool_ref: weakref.ref[Any]) -> Callable[[Any], None]:
+    """The pool's check of a connection before it is lent, sweeping the pool when one fails.
+
+    After a server restart every pooled connection is dead. psycopg_pool finds them one
+    at a time and waits 1 s, 2 s, ... between finds; the first command after the restart
+    took 3 s and more. One dead connection means the others are suspect: they are all
+    checked (and the dead replaced) at once, so the retry gets a fresh connection.
+    """
+
+    def check(conn: Any) -> None:
+        pool = pool_ref()
+        try:
+            psycopg_pool.ConnectionPool.check_connection(conn)
+        except Exception:
+            if pool is not None:
+                pool.check()
+            raise
+
+    return check
+
+
+POSTGRES_FACTORY = get_topic(LedgerPostgresFactory)
+
 _RECORDERS = {
     "eventsourcing.sqlite": get_topic(LedgerSQLiteRecorder),
-    "eventsourcing.postgres": get_topic(LedgerPostgresRecorder),
+    POSTGRES_FACTORY: get_topic(LedgerPostgresRecorder),
 }
 
 

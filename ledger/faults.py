@@ -8,9 +8,11 @@
 * Reads of the views and of the key table are retried (`reading`) a few
   times on a fresh connection with a short back-off: a read changes nothing,
   so running it again is safe. eventsourcing itself retries its PostgreSQL
-  reads of events and its event inserts (ten times, 0.2 s apart). Nothing is
-  retried once the store's own timeout has run out (a SQLite lock held past
-  ``lock_timeout``, no PostgreSQL connection within ``connect_timeout``).
+  reads of events and its event inserts ten times; the ledger's recorders
+  retry them once (`once_more`). Nothing is retried once the store's own
+  timeout has run out (a lock held past ``lock_timeout``, a statement past
+  ``statement_timeout``, no connection within ``connect_timeout``): each
+  of those is a `StoreUnavailable` that names the setting.
 * Writes are not retried here: whether a write whose connection died while
   it committed was recorded is unknown, so the caller decides (a purchase
   with an idempotency key can always be sent again).
@@ -38,7 +40,7 @@ from eventsourcing.persistence import (
 
 from ledger.errors import LedgerError, StoreUnavailable
 
-__all__ = ["READ_ATTEMPTS", "guarded", "is_store_fault", "reading"]
+__all__ = ["READ_ATTEMPTS", "guarded", "is_store_fault", "once_more", "reading", "waited_already"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,11 +69,52 @@ def is_store_fault(error: BaseException) -> bool:
     return isinstance(error, _STORE_ERRORS) and not isinstance(error, LedgerError)
 
 
+_WHAT_TO_DO = {
+    "lock": (
+        "another session held a lock longer than the URL's lock_timeout (default 5 s):"
+        " nothing of this call was written; try again, or find the session holding the"
+        " lock (pg_stat_activity)"
+    ),
+    "statement": (
+        "a statement ran longer than the URL's statement_timeout (default 60 s): nothing of"
+        " this call was written; try again, or raise ?statement_timeout= for long reports"
+    ),
+    "connect": (
+        "no connection to the database within the URL's connect_timeout (default 5 s):"
+        " nothing of this call was written; check that the server is up and reachable,"
+        " then try again (the same Ledger reconnects by itself)"
+    ),
+}
+
+
+def _cause_kind(error: BaseException) -> str | None:
+    """Which of the store's own timeouts ran out behind ``error``, if one did."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return None
+        if isinstance(seen, psycopg.errors.LockNotAvailable):
+            return "lock"
+        if isinstance(seen, psycopg.errors.QueryCanceled):
+            return "statement"
+        if isinstance(seen, psycopg_pool.PoolTimeout) or "timeout expired" in str(seen):
+            return "connect"
+        if isinstance(seen, sqlite3.OperationalError | OperationalError) and "locked" in str(seen):
+            return "lock"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _unavailable(error: BaseException) -> StoreUnavailable:
     first_line = (str(error).strip().splitlines() or [""])[0][:200]
+    kind = _cause_kind(error)
+    advice = (
+        _WHAT_TO_DO[kind]
+        if kind
+        else "nothing of this call was half-written: try again when the database is back"
+    )
     return StoreUnavailable(
-        f"the store did not answer ({type(error).__name__}: {first_line});"
-        " nothing of this call was half-written: try again when the database is back"
+        f"the store did not answer ({type(error).__name__}: {first_line}); {advice}"
     )
 
 
@@ -92,9 +135,29 @@ def guarded(method: Callable[P, T]) -> Callable[P, T]:
     return call
 
 
-def _waited_already(error: BaseException) -> bool:
-    """A SQLite lock or an empty pool: the store's own timeout has run out already."""
-    return "locked" in str(error) or isinstance(error.__cause__, psycopg_pool.PoolTimeout)
+def waited_already(error: BaseException) -> bool:
+    """A lock, statement or connection timeout: the store's own wait has run out already."""
+    return _cause_kind(error) is not None
+
+
+def once_more(method: Callable[P, T]) -> Callable[P, T]:
+    """``method`` again on a fresh connection if its connection failed, unless a timeout ran out.
+
+    In place of eventsourcing's ten attempts: a connection that died is replaced at
+    once, and a server that is down is reported within its ``connect_timeout``.
+    """
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as error:
+            if waited_already(error):
+                raise
+            time.sleep(_BACKOFF_SECONDS)
+        return method(*args, **kwargs)
+
+    return call
 
 
 def reading(read: Callable[[], T]) -> T:
@@ -103,7 +166,7 @@ def reading(read: Callable[[], T]) -> T:
         try:
             return read()
         except _TRANSIENT as error:
-            if attempt == READ_ATTEMPTS - 1 or _waited_already(error):
+            if attempt == READ_ATTEMPTS - 1 or waited_already(error):
                 raise
             time.sleep(_BACKOFF_SECONDS * 2**attempt)
     raise AssertionError("unreachable")

@@ -20,13 +20,23 @@ from pathlib import Path
 from ledger import keys
 from ledger.errors import ConfigurationError
 
-__all__ = ["SECRET_KEY_ENV", "create_key_file", "given_key", "read_key_file"]
+__all__ = [
+    "FRESH_KEY_FILE_SECONDS",
+    "SECRET_KEY_ENV",
+    "create_key_file",
+    "given_key",
+    "read_key_file",
+    "refuse_if_planted",
+]
 
 SECRET_KEY_ENV = "LEDGER_SECRET_KEY"
 # A key file found empty or short is re-read a few times: on a file system without
 # hard links it is created in place, and its writer may not have finished.
 _READ_ATTEMPTS = 20
 _READ_PAUSE = 0.05
+#: A key file this young, found beside a store not created yet, is another process's
+#: that is creating the same store at this moment; an older one was planted (R21).
+FRESH_KEY_FILE_SECONDS = 10.0
 
 
 def given_key(secret_key: object) -> bytes | None:
@@ -76,6 +86,28 @@ def _require_owner_only(path: Path) -> None:
             f"the key file {path} may be read by its group or others (mode"
             f" {stat.S_IMODE(mode):04o}): make it owner-only (chmod 600 {path}), or pass"
             " secret_key="
+        )
+
+
+def refuse_if_planted(path: Path, store: str) -> None:
+    """Refuse a key file that was there before its store (`ConfigurationError`).
+
+    Whoever wrote it knows the key every licence key of the new store would be
+    sealed under. Called only when ``path`` exists and ``store`` holds nothing yet;
+    a key file written in the last `FRESH_KEY_FILE_SECONDS` belongs to a process
+    creating the same store right now, and is used.
+    """
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ConfigurationError(f"cannot read the key file {path}: {error}") from None
+    if age > FRESH_KEY_FILE_SECONDS:
+        raise ConfigurationError(
+            f"the key file {path} exists, but its store ({store}) does not: a key file"
+            " made before its store is refused, since whoever wrote it could open every"
+            " licence key. Remove it to have a fresh one made, or pass secret_key="
         )
 
 

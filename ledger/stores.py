@@ -25,7 +25,7 @@ import psycopg
 
 from ledger.errors import ConfigurationError, InvalidInput, StoreUnavailable
 
-__all__ = ["Migration", "Store", "parse_store_url", "schema_migration"]
+__all__ = ["Migration", "Store", "parse_store_url", "schema_migration", "session_options"]
 
 StoreKind = Literal["memory", "sqlite", "postgres"]
 
@@ -44,10 +44,15 @@ _POSTGRES_PARAMETERS = {
     "pool_size": (1, 100),
     "max_overflow": (0, 1000),
     "connect_timeout": (1, 300),
+    "lock_timeout": (0, 3600),
+    "statement_timeout": (0, 86400),
 }
-# How long a call waits for a pooled connection. eventsourcing tries a read or an insert
-# ten times, so a call gives up on a database that is down after about ten of these.
+# Seconds. connect_timeout: libpq's, and how long a call waits for a pooled connection
+# (libpq rounds anything below 2 s up to 2). lock_timeout and statement_timeout are the
+# server's, set on every session; 0 is PostgreSQL's "no limit".
 _DEFAULT_CONNECT_TIMEOUT = 5
+_DEFAULT_LOCK_TIMEOUT = 5
+_DEFAULT_STATEMENT_TIMEOUT = 60
 # Serialises DDL between processes: eventsourcing's CREATE statements race otherwise.
 _DDL_LOCK_ID = 0x1ED6E2
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -64,6 +69,10 @@ class Store:
     postgres_schema: str = "public"
     #: Where the secret key is kept when none is given (None: memory, a fresh key each time).
     key_file: Path | None = None
+    #: Seconds to wait for a PostgreSQL connection (libpq's connect_timeout).
+    connect_timeout: int = _DEFAULT_CONNECT_TIMEOUT
+    #: libpq ``options`` of every session: its lock_timeout and statement_timeout.
+    postgres_options: str = ""
 
     def files(self) -> tuple[Path, ...]:
         """The store's own files on this host: an export never writes over them (R18 v2)."""
@@ -92,7 +101,7 @@ def _bad(problem: str) -> InvalidInput:
 def parse_store_url(url: object) -> Store:
     """``None``/``memory://``, ``sqlite:///path[?lock_timeout=S]`` or
     ``postgresql://user[:password]@host[:port]/db[?schema=&pool_size=&max_overflow=
-    &connect_timeout=S]``."""
+    &connect_timeout=S&lock_timeout=S&statement_timeout=S]``."""
     if url is None:
         return _memory()
     if not isinstance(url, str):
@@ -215,8 +224,11 @@ def _postgres(parts: SplitResult) -> Store:
     if _CONTROL.search(user) or _CONTROL.search(password):
         raise _bad("the user name and password must not contain control characters")
     port = port or 5432
+    connect_timeout = numbers.get("connect_timeout", _DEFAULT_CONNECT_TIMEOUT)
+    lock_timeout = numbers.get("lock_timeout", _DEFAULT_LOCK_TIMEOUT)
+    statement_timeout = numbers.get("statement_timeout", _DEFAULT_STATEMENT_TIMEOUT)
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "ledger.eventstore:LedgerPostgresFactory",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": host,
         "POSTGRES_PORT": str(port),
@@ -225,9 +237,14 @@ def _postgres(parts: SplitResult) -> Store:
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": str(numbers.get("pool_size", 2)),
         "POSTGRES_MAX_OVERFLOW": str(numbers.get("max_overflow", 8)),
-        "POSTGRES_CONNECT_TIMEOUT": str(numbers.get("connect_timeout", _DEFAULT_CONNECT_TIMEOUT)),
-        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
+        # eventsourcing's own SET LOCAL lock_timeout for the events table lock of an insert.
+        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
+        "LEDGER_LOCK_TIMEOUT": str(lock_timeout),
+        "LEDGER_STATEMENT_TIMEOUT": str(statement_timeout),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+        # A connection the server dropped (a restart) is replaced before a call uses it.
+        "POSTGRES_PRE_PING": "y",
     }
     try:
         dsn = psycopg.conninfo.make_conninfo(
@@ -241,7 +258,14 @@ def _postgres(parts: SplitResult) -> Store:
         postgres_dsn=dsn,
         postgres_schema=schema,
         key_file=_postgres_key_file(host, port, dbname, schema),
+        connect_timeout=connect_timeout,
+        postgres_options=session_options(lock_timeout, statement_timeout),
     )
+
+
+def session_options(lock_timeout: int, statement_timeout: int) -> str:
+    """libpq ``options`` that bound every wait of a session (seconds; 0: no limit)."""
+    return f"-c lock_timeout={lock_timeout * 1000} -c statement_timeout={statement_timeout * 1000}"
 
 
 def _postgres_parameters(parts: SplitResult) -> tuple[str, dict[str, int]]:
@@ -303,7 +327,12 @@ def schema_migration(
         return
     assert store.postgres_dsn is not None
     try:
-        conn = psycopg.connect(store.postgres_dsn, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(
+            store.postgres_dsn,
+            autocommit=True,
+            connect_timeout=store.connect_timeout,
+            options=store.postgres_options,
+        )
     except psycopg.Error as exc:
         # libpq reports a server that answered and refused (a wrong user, password or
         # database) as FATAL; anything else is a server not reached (down, refusing

@@ -24,6 +24,7 @@ import pytest
 from ledger import Ledger
 from ledger.errors import ConfigurationError
 from ledger.keys import key_id
+from ledger.stores import parse_store_url
 from tests.support import QUIET, ManualClock, buy, footprint, partner, tenant_with_order
 from tests.test_event_schemas import V1_SECRET, V1_TENANT, _v1_events
 
@@ -287,3 +288,62 @@ def test_r14_a_key_file_its_group_or_others_may_read_is_refused(
     with open_ledger(durable_url, secret.encode()) as led:
         assert footprint(led) == before
         assert len(led.view_key(AGENT, order_id)) == 29
+
+
+# -- R21: a key file made before its store -----------------------------------------------------
+
+
+def _plant(path: Path, age_seconds: float) -> str:
+    """A key file written by someone else ``age_seconds`` ago, owner-only: its key text."""
+    material = base64.b64encode(os.urandom(32)).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(material + "\n")
+    path.chmod(0o600)
+    then = datetime.now(UTC).timestamp() - age_seconds
+    os.utime(path, (then, then))
+    return material
+
+
+def test_r21_a_sqlite_key_file_planted_before_its_store_is_refused_and_nothing_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEDGER_SECRET_KEY", raising=False)
+    database = tmp_path / "ledger.db"
+    _plant(tmp_path / "ledger.db.key", age_seconds=3600)
+    with pytest.raises(ConfigurationError, match=r"exists, but its store .* does not"):
+        open_ledger(f"sqlite:///{database}")
+    assert not database.exists(), "the store was created under a planted key"
+    # Passed explicitly, the key is the caller's own: the file is not read.
+    secret = os.urandom(32)
+    with open_ledger(f"sqlite:///{database}", secret) as led:
+        tenant_with_order(led)
+        assert recorded_key_id(led) == key_id(secret)
+
+
+def test_r21_a_key_file_written_just_now_is_a_concurrent_creators_and_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEDGER_SECRET_KEY", raising=False)
+    material = _plant(tmp_path / "ledger.db.key", age_seconds=1)
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as led:
+        assert recorded_key_id(led) == key_id(base64.b64decode(material))
+    # Once the store exists its key file is its own, however old.
+    old = datetime.now(UTC).timestamp() - 3600
+    os.utime(tmp_path / "ledger.db.key", (old, old))
+    with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as led:
+        tenant_with_order(led)
+
+
+def test_r21_a_postgres_key_file_planted_before_its_store_is_refused(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEDGER_SECRET_KEY", raising=False)
+    key_file = parse_store_url(postgres_url).key_file
+    assert key_file is not None
+    _plant(key_file, age_seconds=3600)
+    with pytest.raises(ConfigurationError, match=r"exists, but its store .* does not"):
+        open_ledger(postgres_url)
+    secret = os.urandom(32)
+    with open_ledger(postgres_url, secret) as led:
+        assert recorded_key_id(led) == key_id(secret)
+        tenant_with_order(led)

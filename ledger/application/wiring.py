@@ -144,6 +144,8 @@ def _sqlite_key_file_key(store: Store) -> bytes:
     assert store.sqlite_path is not None
     key = keyfiles.read_key_file(store.key_file)
     if key is not None:
+        if not _exists_with_data(store):
+            keyfiles.refuse_if_planted(store.key_file, store.description)
         return key
     if _exists_with_data(store):
         raise ConfigurationError(
@@ -166,9 +168,12 @@ def _local_key(store: Store, events: EventStoreApplication, keyring: Keyring, lo
     if store.key_file is None:
         return os.urandom(KEY_BYTES)
     key = keyfiles.read_key_file(store.key_file)
+    exists = keyring.recorded_key_id() is not None or bool(events.recorder.max_notification_id())
     if key is not None:
+        if not exists:
+            keyfiles.refuse_if_planted(store.key_file, store.description)
         return key
-    if keyring.recorded_key_id() is not None or (events.recorder.max_notification_id() or 0):
+    if exists:
         raise ConfigurationError(
             f"the store ({store.description}) exists, but its key file {store.key_file} is"
             f" missing on this host: pass secret_key= or set {keyfiles.SECRET_KEY_ENV}"

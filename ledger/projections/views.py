@@ -22,7 +22,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
 from ledger.aggregates.base import LedgerEvent
-from ledger.faults import reading
+from ledger.faults import once_more, reading
 from ledger.projections import (
     activity_log,
     audit_chain,
@@ -251,6 +251,11 @@ class SQLiteLedgerViews(SQLiteTrackingRecorder, LedgerViews):
 
 
 class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
+    # Once more, not eventsourcing's ten times (see `ledger.faults.once_more`).
+    insert_tracking = once_more(PostgresTrackingRecorder.insert_tracking.__wrapped__)
+    max_tracking_id = once_more(PostgresTrackingRecorder.max_tracking_id.__wrapped__)
+    has_tracking_id = once_more(PostgresTrackingRecorder.has_tracking_id.__wrapped__)
+
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, tracking_table_name="ledger_views_tracking")
         self.dialect = Dialect("postgres", schema=self.datastore.schema)
