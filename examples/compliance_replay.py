@@ -32,7 +32,8 @@ from ledger import Actor, Customer, Ledger, Money, Product, ProductKind, Role
 from ledger.audit import verify_export, verify_proof
 
 ANN = Actor(user="ann@fabrikam", roles={Role.ADMIN_AGENT}, partner_id="fabrikam")
-AUDITOR = Actor(user="ida@audit-firm", roles={Role.GLOBAL_ADMIN}, partner_id="fabrikam")
+# The vendor's auditor (R21): reads every partner's history, writes nothing.
+AUDITOR = Actor(user="ida@audit-firm", roles={Role.AUDITOR})
 CONTOSO = Customer(UUID("6b1f3c2a-0d4e-4b8a-9c1e-2f3a4b5c6d7e"), "contoso.example", "Contoso", "NL")
 OFFICE = Product(
     "DG7GMGF0D7FV",
@@ -92,7 +93,7 @@ def main() -> None:
             print(f"exported {count} events; public key and a proof of one order handed over")
 
             # The state as of the visit, replayed from the history, against today's.
-            with led.audit.as_of(visited) as then:
+            with led.audit.as_of(visited, actor=AUDITOR) as then:
                 before = {i.title: i.status for i in then.software(CONTOSO.tenant_id)}
             now = {i.title: i.status for i in led.software(AUDITOR, CONTOSO.tenant_id)}
             print(f"software list as of {visited:%Y-%m-%d}: {before}")

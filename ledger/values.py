@@ -68,12 +68,17 @@ class Role(StrEnum):
     REFERRAL_ADMIN = "REFERRAL_ADMIN"
     MARKETING_CONTENT_ADMIN = "MARKETING_CONTENT_ADMIN"
     SUPPORT = "SUPPORT"
+    #: Reads everything of the partners it is granted and writes nothing (R21): a partner
+    #: user with it audits its own partner; with neither partner nor tenant, the vendor's
+    #: auditor, every partner.
+    AUDITOR = "AUDITOR"
 
 
 @dataclass(frozen=True, slots=True)
 class Actor(JSONReady):
     """Who acts: a partner user (``partner_id``), a customer user (``tenant_id``),
-    or the vendor's support (``Role.SUPPORT`` and neither)."""
+    the vendor's support (``Role.SUPPORT`` and neither) or the vendor's auditor
+    (``Role.AUDITOR`` and neither)."""
 
     user: str
     # Any set of roles is accepted (callers write {Role.ADMIN_AGENT}); stored as a frozenset.
@@ -94,9 +99,14 @@ class Actor(JSONReady):
             raise InvalidInput(
                 "tenant_id", "an actor is a partner user or a customer user, not both"
             )
-        if self.partner_id is None and self.tenant_id is None and Role.SUPPORT not in self.roles:
+        if (
+            self.partner_id is None
+            and self.tenant_id is None
+            and self.roles.isdisjoint((Role.SUPPORT, Role.AUDITOR))
+        ):
             raise InvalidInput(
-                "partner_id", "a partner_id or tenant_id is required (or Role.SUPPORT)"
+                "partner_id",
+                "a partner_id or tenant_id is required (or Role.SUPPORT or Role.AUDITOR)",
             )
 
     @property
@@ -110,6 +120,15 @@ class Actor(JSONReady):
     @property
     def is_support(self) -> bool:
         return self.partner_id is None and self.tenant_id is None and Role.SUPPORT in self.roles
+
+    @property
+    def is_vendor_auditor(self) -> bool:
+        return self.partner_id is None and self.tenant_id is None and Role.AUDITOR in self.roles
+
+    @property
+    def sees_every_partner(self) -> bool:
+        """The vendor's support or auditor: no partner's orders are hidden from it."""
+        return self.is_support or self.is_vendor_auditor
 
     def has_any(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)

@@ -50,6 +50,16 @@ def support(user: str = "sam") -> Actor:
     return Actor(user=user, roles={Role.SUPPORT})
 
 
+def vendor_auditor(user: str = "vera") -> Actor:
+    """R21: the vendor's auditor, every partner's records, read-only."""
+    return Actor(user=user, roles={Role.AUDITOR})
+
+
+#: The command line's options for `vendor_auditor` and for a partner's GLOBAL_ADMIN.
+VERA = ("--as", "vera", "--role", "AUDITOR")
+PARTNER_GLOBAL_ADMIN = ("--as", "gail", "--role", "GLOBAL_ADMIN", "--partner", "P1")
+
+
 def customer(market: str = "NL", tenant_id: UUID | None = None) -> Customer:
     tid = tenant_id or uuid4()
     return Customer(tenant_id=tid, domain=f"t{tid.hex[:8]}.example", name="Contoso", market=market)

@@ -392,18 +392,22 @@ def test_cli_audit_export_logs_who_ran_it(sqlite_run: Run, tmp_path: Path) -> No
     ok(sqlite_run(*ANN, "customer", "list"))
     target = tmp_path / "events.jsonl"
     code, _, err = sqlite_run(
-        "--log-json", "--as", "ida@audit-firm", "audit", "export", str(target)
+        "--log-json", "--as", "ida@audit-firm", "--role", "AUDITOR", "audit", "export", str(target)
     )
     assert code == 0
     (line,) = [json.loads(text) for text in err.splitlines() if text.startswith("{")]
-    assert (line["event"], line["user"], line["export"]) == (
+    assert (line["event"], line["user"], line["roles"], line["export"]) == (
         "ledger.audit_export",
         "ida@audit-firm",
+        ["AUDITOR"],
         "events",
     )
+    # A partner's GLOBAL_ADMIN may not export every partner's history; the refusal is logged.
     code, _, err = sqlite_run("--log-json", *GAIL, "audit", "export", str(target))
+    assert code == 4
     (line,) = [json.loads(text) for text in err.splitlines() if text.startswith("{")]
     assert (line["user"], line["roles"], line["partner_id"]) == ("gail", ["GLOBAL_ADMIN"], "P1")
+    assert line["outcome"] == "AccessDenied"
 
 
 def test_cli_log_json_writes_the_library_lines_to_stderr(sqlite_run: Run) -> None:

@@ -24,7 +24,7 @@ from ledger.errors import (
     KeyRevoked,
     ProjectionError,
 )
-from tests.support import AGENT, ManualClock, tenant_with_order
+from tests.support import AGENT, PARTNER_GLOBAL_ADMIN, VERA, ManualClock, tenant_with_order
 
 SECRET = "c2VjcmV0LWtleS1mb3ItZm9sbG93ZXItdGVzdHMtMzI="
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,13 @@ def test_cli_audit_verify_exits_7_on_tampering(store: str, tmp_path: Path) -> No
 def test_cli_export_and_verify_export(store: str, tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     code, _, err = run("audit", "export", str(path))
+    assert code == 2, "the history is the vendor auditor's only"
+    assert "who acts?" in err
+    code, _, err = run(*PARTNER_GLOBAL_ADMIN, "audit", "export", str(path))
+    assert code == 4
+    assert "vendor's AUDITOR" in err
+    assert not path.exists()
+    code, _, err = run(*VERA, "audit", "export", str(path))
     assert code == 0
     assert "4 events" in err
     digest = run("audit", "digest")[1].strip()
@@ -93,7 +100,7 @@ def test_cli_export_and_verify_export(store: str, tmp_path: Path) -> None:
     assert code == 0
     assert json.loads(out)["ok"] is True
     csv_path = tmp_path / "events.csv"
-    assert run("audit", "export", str(csv_path), "--csv")[0] == 0
+    assert run(*VERA, "audit", "export", str(csv_path), "--csv")[0] == 0
     assert run("audit", "verify-export", str(csv_path), "--digest", digest, *with_key)[0] == 0
     code, out, _ = run("audit", "verify-export", str(csv_path), "--digest", digest[:-1] + "x")
     assert code == 2, out  # a malformed digest is bad input
@@ -103,21 +110,23 @@ def test_cli_export_and_verify_export(store: str, tmp_path: Path) -> None:
     assert code == 7
     assert "truncated" in out
     assert run("audit", "verify-export", str(tmp_path / "missing.jsonl"))[0] == 2
-    assert run("audit", "export", str(tmp_path / "no" / "dir.jsonl"))[0] == 2
+    assert run(*VERA, "audit", "export", str(tmp_path / "no" / "dir.jsonl"))[0] == 2
 
 
 def test_cli_as_of(store: str, tmp_path: Path) -> None:
     tenant = (tmp_path / "tenant").read_text()
     code, out, _ = run(
-        "--format", "json", "audit", "as-of", "2030-01-01", "software", "--tenant", tenant
+        *VERA, "--format", "json", "audit", "as-of", "2030-01-01", "software", "--tenant", tenant
     )
     assert code == 0
     assert [item["status"] for item in json.loads(out)] == ["active"]
     code, out, _ = run(
-        "--format", "json", "audit", "as-of", "2000-01-01T00:00:00Z", "software", "--tenant", tenant
-    )
+        *VERA, "--format", "json", "audit", "as-of", "2000-01-01T00:00:00Z", "software",
+        "--tenant", tenant,
+    )  # fmt: skip
     assert (code, json.loads(out)) == (0, [])
     code, out, _ = run(
+        *VERA,
         "--format",
         "csv",
         "audit",
@@ -135,6 +144,7 @@ def test_cli_as_of(store: str, tmp_path: Path) -> None:
     assert out.splitlines()[0].startswith("at,user,action")
     assert len(out.splitlines()) == 2
     code, out, _ = run(
+        *VERA,
         "--format",
         "json",
         "audit",
@@ -149,16 +159,36 @@ def test_cli_as_of(store: str, tmp_path: Path) -> None:
     assert (code, json.loads(out)["lines"]) == (0, [])
     assert (
         run(
-            "audit", "as-of", "2030-01-01T00:00", "credits", "--partner", "P1", "--month", "2026-11"
+            *VERA,
+            "audit",
+            "as-of",
+            "2030-01-01T00:00",
+            "credits",
+            "--partner",
+            "P1",
+            "--month",
+            "2026-11",
         )[0]
         == 2
     )
     assert (
-        run("audit", "as-of", "yesterday", "credits", "--partner", "P1", "--month", "2026-11")[0]
+        run(
+            *VERA, "audit", "as-of", "yesterday", "credits", "--partner", "P1", "--month", "2026-11"
+        )[0]
         == 2
     )
     assert (
-        run("audit", "as-of", "2030-01-01", "credits", "--partner", "P1", "--month", "2026-13")[0]
+        run(
+            *VERA,
+            "audit",
+            "as-of",
+            "2030-01-01",
+            "credits",
+            "--partner",
+            "P1",
+            "--month",
+            "2026-13",
+        )[0]
         == 2
     )
 
@@ -222,7 +252,7 @@ def test_cli_main_path_in_subprocesses(durable_url: str, tmp_path: Path) -> None
     digest = _cli(durable_url, "audit", "digest")
     assert digest.returncode == 0, digest.stderr
     path = tmp_path / "events.jsonl"
-    exported = _cli(durable_url, "audit", "export", str(path))
+    exported = _cli(durable_url, *VERA, "audit", "export", str(path))
     assert exported.returncode == 0, exported.stderr
     checked = _cli(
         durable_url,

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 SECRET = "c2VjcmV0LWtleS1mb3ItZm9sbG93ZXItdGVzdHMtMzI="
 ANN = ["--as", "ann", "--role", "ADMIN_AGENT", "--partner", "P1"]
 GAIL = ["--as", "gail", "--role", "GLOBAL_ADMIN", "--partner", "P1"]
+VERA = ["--as", "vera", "--role", "AUDITOR"]
 
 
 def console_script() -> list[str]:
@@ -162,7 +163,7 @@ def test_cli_process_audit_digest_export_verify(durable_url: str, tmp_path: Path
     assert re.fullmatch(r"\d+:[0-9a-f]{64}:\d+:[0-9a-f]{64}:\d+:[0-9a-f]{128}", digest)
     head = ":".join(digest.split(":")[:2])
     export = tmp_path / "events.jsonl"
-    done = ledger(durable_url, *GAIL, "audit", "export", str(export))
+    done = ledger(durable_url, *VERA, "audit", "export", str(export))
     assert done.stderr.strip().endswith(f"events written to {export}")
     public_key = tmp_path / "public.pem"
     public_key.write_text(ledger(durable_url, "audit", "public-key").stdout)

@@ -63,6 +63,8 @@ def test_docs_permissions_agree_with_the_isolation_matrix() -> None:
     """What the table says each role may do is what the facade lets each actor do (R11)."""
     checked = 0
     for command, row in matrix.MATRIX.items():
+        if command.startswith("audit."):
+            continue  # the audit calls are not `Ledger` methods: R21's rows, not the table's
         permission = PERMISSIONS[command.split()[0]]
         for who, actor in matrix.ACTORS.items():
             if who in row.not_found:

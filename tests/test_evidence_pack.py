@@ -87,6 +87,8 @@ def test_the_cli_writes_the_pack(tmp_path: Path) -> None:
             url,
             "--as",
             "gail",
+            "--role",
+            "AUDITOR",
             "audit",
             "report",
             "--from",

@@ -17,7 +17,7 @@ from structlog.testing import LogCapture
 import ledger.logging
 from ledger import Ledger, Money, Role
 from ledger.errors import AccessDenied, KeyRevoked
-from tests.support import AGENT, ManualClock, partner, support, tenant_with_order
+from tests.support import AGENT, ManualClock, partner, support, tenant_with_order, vendor_auditor
 
 READER = partner("gail", Role.GLOBAL_ADMIN)
 
@@ -143,26 +143,30 @@ def test_log_every_audit_export_names_who_exported(
     led = logged_led
     tenant_with_order(led)
     day = clock().date()
-    led.audit.export_events(tmp_path / "events.jsonl", actor=READER)
+    with pytest.raises(AccessDenied):  # R21: every partner's history is the vendor auditor's
+        led.audit.export_events(tmp_path / "refused.jsonl", actor=READER)
+    led.audit.export_events(tmp_path / "events.jsonl", actor=vendor_auditor())
     led.audit.export_activity(io.StringIO(), day, day, "csv", partner_id="P1", actor=READER)
     led.audit.export_credits(io.StringIO(), "2026-11", actor=READER)
     led.audit.export_software(io.StringIO(), partner_id="P1")
     led.audit.export_credits(io.StringIO(), "2026-11", actor="ida@audit-firm")
     exports = lines(capture, "ledger.audit_export")
     assert [(e["export"], e["user"], e["outcome"]) for e in exports] == [
-        ("events", "gail", "ok"),
+        ("events", "gail", "AccessDenied"),
+        ("events", "vera", "ok"),
         ("activity", "gail", "ok"),
         ("credits", "gail", "ok"),
         ("software", None, "ok"),
         ("credits", "ida@audit-firm", "ok"),
     ]
-    assert "roles" not in exports[4], "an operator's name, not an Actor"
-    assert exports[0]["target"] == str(tmp_path / "events.jsonl")
-    assert exports[0]["rows"] == 3
-    assert exports[1]["target"] == "<stream>"
-    assert (exports[1]["format"], exports[1]["filter_partner_id"]) == ("csv", "P1")
-    assert exports[2]["month"] == "2026-11"
-    assert exports[3]["rows"] == 1
+    assert not (tmp_path / "refused.jsonl").exists()
+    assert "roles" not in exports[5], "an operator's name, not an Actor"
+    assert exports[1]["target"] == str(tmp_path / "events.jsonl")
+    assert exports[1]["rows"] == 3
+    assert exports[2]["target"] == "<stream>"
+    assert (exports[2]["format"], exports[2]["filter_partner_id"]) == ("csv", "P1")
+    assert (exports[3]["month"], exports[3]["filter_partner_id"]) == ("2026-11", "P1")
+    assert exports[4]["rows"] == 1
 
 
 def test_log_configure_json_writes_one_json_object_per_line(

@@ -5,15 +5,18 @@ says who succeeds, who is told the object does not exist (`OrderNotFound`
 or one of its subclasses), and who sees it but may not act
 (`AccessDenied`, whose message names the roles that would be allowed).
 A refused call writes nothing. Another partner that succeeds (say, with its
-own activity log) sees nothing of P1's.
+own activity log) sees nothing of P1's. R21: the audit reads are rows too, and
+both auditors (P1's and the vendor's) are actors: reads only, never a write.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -30,6 +33,7 @@ from tests.support import (
     partner,
     product,
     support,
+    vendor_auditor,
 )
 
 ALL_ROLES = set(Role) - {Role.SUPPORT}
@@ -47,6 +51,7 @@ ACTORS: dict[str, Actor] = {
     "P1 MARKETING_CONTENT_ADMIN": partner("m", Role.MARKETING_CONTENT_ADMIN),
     "P1 user with SUPPORT": partner("ps", Role.SUPPORT),
     "P1 no roles": Actor(user="n", roles=set(), partner_id="P1"),
+    "P1 AUDITOR": partner("au", Role.AUDITOR),
     "P2 every role": Actor(user="x", roles=ALL_ROLES, partner_id="P2"),
     "T GLOBAL_ADMIN": Actor(user="tg", roles={Role.GLOBAL_ADMIN}, tenant_id=TENANT),
     "T ACCOUNT_ADMIN": Actor(user="tc", roles={Role.ACCOUNT_ADMIN}, tenant_id=TENANT),
@@ -55,6 +60,7 @@ ACTORS: dict[str, Actor] = {
         user="og", roles={Role.GLOBAL_ADMIN}, tenant_id=OTHER_TENANT
     ),
     "support": support(),
+    "vendor AUDITOR": vendor_auditor(),
 }
 P1_USERS = {name for name in ACTORS if name.startswith("P1 ")}
 T_USERS = {"T GLOBAL_ADMIN", "T ACCOUNT_ADMIN", "T no roles"}
@@ -92,6 +98,21 @@ def _no_p1(store: Store, who: str, result: object) -> None:
 
 
 ORDER = frozenset(STRANGERS)
+#: R21: one partner's records, as an auditor reads them.
+AUDIT_RECORDS = frozenset({"P1 GLOBAL_ADMIN", "P1 AUDITOR", "P2 every role", "vendor AUDITOR"})
+
+
+def _as_of_software(store: Store, actor: Actor) -> list[Any]:
+    with store.led.audit.as_of(store.clock(), actor=actor) as then:
+        return then.software(TENANT)
+
+
+def _exported(export: Callable[[io.StringIO], int]) -> str:
+    out = io.StringIO()
+    export(out)
+    return out.getvalue()
+
+
 KEYS = frozenset({"P1 ADMIN_AGENT", "T GLOBAL_ADMIN"})
 
 MATRIX: dict[str, Row] = {
@@ -172,18 +193,26 @@ MATRIX: dict[str, Row] = {
     "refunds": Row(
         lambda s, a, o: s.led.refunds(a),
         frozenset(
-            {"P1 ADMIN_AGENT", "P1 GLOBAL_ADMIN", "P1 ACCOUNT_ADMIN", "P2 every role", "support"}
+            {
+                "P1 ADMIN_AGENT",
+                "P1 GLOBAL_ADMIN",
+                "P1 ACCOUNT_ADMIN",
+                "P1 AUDITOR",
+                "P2 every role",
+                "support",
+                "vendor AUDITOR",
+            }
         ),
         frozenset(),
-        ("ADMIN_AGENT", "GLOBAL_ADMIN", "ACCOUNT_ADMIN", "SUPPORT"),
+        ("ADMIN_AGENT", "GLOBAL_ADMIN", "ACCOUNT_ADMIN", "AUDITOR", "SUPPORT"),
         window_closed=True,
         check=_no_p1,
     ),
     "software": Row(
         lambda s, a, o: s.led.software(a, TENANT),
-        frozenset(P1_USERS | {"T GLOBAL_ADMIN"}),
+        frozenset(P1_USERS | {"T GLOBAL_ADMIN", "vendor AUDITOR"}),
         ORDER,
-        ("partner users", "GLOBAL_ADMIN"),
+        ("partner users", "GLOBAL_ADMIN", "AUDITOR"),
     ),
     "activity_log": Row(
         lambda s, a, o: s.led.activity_log(a, date(2026, 1, 1), date(2027, 12, 31)),
@@ -193,18 +222,49 @@ MATRIX: dict[str, Row] = {
                 "P1 ACCOUNT_ADMIN",
                 "P1 REFERRAL_ADMIN",
                 "P1 MARKETING_CONTENT_ADMIN",
+                "P1 AUDITOR",
                 "P2 every role",
             }
         ),
         frozenset(),
-        ("GLOBAL_ADMIN", "ACCOUNT_ADMIN", "REFERRAL_ADMIN", "MARKETING_CONTENT_ADMIN"),
+        ("GLOBAL_ADMIN", "ACCOUNT_ADMIN", "REFERRAL_ADMIN", "MARKETING_CONTENT_ADMIN", "AUDITOR"),
         check=_no_p1,
     ),
     "monthly_credits": Row(
         lambda s, a, o: s.led.monthly_credits(a, "2026-11"),
-        frozenset({"P1 ADMIN_AGENT", "P1 GLOBAL_ADMIN", "P1 ACCOUNT_ADMIN", "P2 every role"}),
+        frozenset(
+            {"P1 ADMIN_AGENT", "P1 GLOBAL_ADMIN", "P1 ACCOUNT_ADMIN", "P1 AUDITOR", "P2 every role"}
+        ),
         frozenset(),
-        ("ADMIN_AGENT", "GLOBAL_ADMIN", "ACCOUNT_ADMIN"),
+        ("ADMIN_AGENT", "GLOBAL_ADMIN", "ACCOUNT_ADMIN", "AUDITOR"),
+        check=_no_p1,
+    ),
+    # R21: every audit read checks its actor, as the queries above do.
+    "audit.as_of (software then)": Row(
+        lambda s, a, o: _as_of_software(s, a),
+        AUDIT_RECORDS,
+        frozenset(),
+        ("AUDITOR", "GLOBAL_ADMIN"),
+        check=_no_p1,
+    ),
+    "audit.export_credits": Row(
+        lambda s, a, o: _exported(lambda out: s.led.audit.export_credits(out, "2026-11", actor=a)),
+        AUDIT_RECORDS,
+        frozenset(),
+        ("AUDITOR", "GLOBAL_ADMIN"),
+        check=_no_p1,
+    ),
+    "audit.export_events": Row(
+        lambda s, a, o: _exported(lambda out: s.led.audit.export_events(out, actor=a)),
+        frozenset({"vendor AUDITOR"}),
+        frozenset(),
+        ("AUDITOR",),
+    ),
+    "audit.trail": Row(
+        lambda s, a, o: s.led.audit.trail(a),
+        AUDIT_RECORDS,
+        frozenset(),
+        ("AUDITOR", "GLOBAL_ADMIN"),
         check=_no_p1,
     ),
 }

@@ -36,7 +36,7 @@ LAYERS = (
     {"policies"},
     {"aggregates", "mapper", "keys", "keyfiles", "eventstore"},
     {"projections"},
-    {"audit"},
+    {"audit", "roles"},
     {"application"},
     {"webhooks"},
     {"testing", "cli"},

@@ -17,7 +17,8 @@ and the declaration does the rest, in this order, the same for every command:
 3. one log line (``ledger.command`` for commands, ``ledger.read`` for reads)
    with the arguments named in ``logged`` and the outcome;
 4. an attempt: ``sees`` loads what the actor must be able to see (R11: else
-   "not found"), then the permission is checked (`AccessDenied`), then the body;
+   "not found"), then the permission is checked (`AccessDenied`, recorded in the
+   store's trail, R21), then the body;
 5. commands only: when a racing writer wins (eventsourcing's ``IntegrityError``)
    the attempt runs again from fresh state (R13), at most `MAX_WRITE_ATTEMPTS` times.
 
@@ -39,6 +40,7 @@ from uuid import UUID, uuid4
 from ledger._signatures import spelled_out
 from ledger.application import inputs
 from ledger.application.unit_of_work import UnitOfWork
+from ledger.errors import AccessDenied
 from ledger.faults import guarded
 from ledger.policies.access import Permission
 from ledger.values import Actor
@@ -67,6 +69,8 @@ class Core(Protocol):
     def _read(
         self, query: str, actor: Actor, **context: Any
     ) -> AbstractContextManager[dict[str, Any]]: ...
+
+    def _refused(self, actor: Actor, call: str, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,11 @@ def _declare(
                 call.attempt += 1
                 if sees is not None:
                     call.seen = sees.load(core, actor, values[sees.argument])
-                permission.require(actor)
+                try:
+                    permission.require(actor)
+                except AccessDenied as refusal:
+                    core._refused(actor, name, str(refusal))
+                    raise
                 return decide(core, call, **values)
 
             if kind == "query":

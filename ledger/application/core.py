@@ -16,6 +16,7 @@ from ledger import logs
 from ledger.aggregates import Licence, Order, Refund, Tenant, Webhook
 from ledger.application.commands import Sight
 from ledger.application.unit_of_work import UnitOfWork
+from ledger.audit.trail import Trail
 from ledger.errors import (
     CustomerNotFound,
     OrderNotFound,
@@ -48,8 +49,10 @@ class LedgerCore:
         policies: PolicyBook,
         mode: ViewsMode = "inline",
         views_timeout: float = 5.0,
+        trail: Trail,
     ) -> None:
         self._uow = uow
+        self._trail = trail
         self._views = views
         self._vault = vault
         self._policies = policies
@@ -123,6 +126,10 @@ class LedgerCore:
         asked = {name: value for name, value in context.items() if value is not None}
         with logs.logged(self._uow.log, "ledger.read", actor, query=query, **asked) as bound:
             yield bound
+
+    def _refused(self, actor: Actor, call: str, reason: str) -> None:
+        """R21: a refused attempt, into the trail (bounded; nothing else is written)."""
+        self._trail.refused(actor, call, self._uow.now(), reason, self._uow.log)
 
     def _query(self, template: str, params: Params) -> list[Row]:
         return self._views.query(template, params)

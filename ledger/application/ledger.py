@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ledger import logs
+from ledger import _validate, logs
 from ledger.application import wiring
 from ledger.application.customers import CustomerCommands
 from ledger.application.feed import FeedQueries
@@ -44,7 +44,7 @@ from ledger.policies.calls import PolicyBook
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.projections import backfill
 from ledger.projections.rebuild import rebuild_live_views
-from ledger.values import ViewsMode
+from ledger.values import Actor, ViewsMode
 
 __all__ = ["Ledger"]
 
@@ -102,6 +102,7 @@ class Ledger(
             policies=policies,
             mode=views,
             views_timeout=views_timeout,
+            trail=parts.trail,
         )
         self._parts = parts
         self._updater.trust = establish_trust(parts.events, parts.audit_key, self._uow.now)
@@ -113,6 +114,8 @@ class Ledger(
             log=self._uow.log,
             vault=parts.vault,
             store_files=parts.store.files(),
+            trail=parts.trail,
+            now=self._uow.now,
         )
 
     def _prepare_views(self) -> None:
@@ -134,6 +137,7 @@ class Ledger(
         views: ViewsMode = "inline",
         views_timeout: float = 5.0,
         audit_key: str | bytes | None = None,
+        origin: str | None = None,
     ) -> Ledger:
         """Open a store: ``memory://``, ``sqlite:///path`` or ``postgresql://...``; with no
         ``url``, ``$LEDGER_URL`` (as the ``ledger`` command reads it), else ``memory://``.
@@ -156,6 +160,8 @@ class Ledger(
         bought from now on; ``earlier_policies`` are the policies older orders were bought
         under (R20): an order is always decided by the policy whose ``policy_id`` it
         recorded, and one whose policy is in neither is a `ConfigurationError` naming it.
+        ``origin`` (a host, a service: up to 300 characters) is written into the trail with
+        every audit read, admin action and refusal of this object (R21).
         """
         if clock is not None and not callable(clock):
             raise InvalidInput("clock", "must be a zero-argument callable returning a datetime")
@@ -177,10 +183,14 @@ class Ledger(
             or not 0 <= views_timeout <= 3600
         ):
             raise InvalidInput("views_timeout", "must be a number of seconds in 0..3600")
+        if origin is not None:
+            origin = _validate.text("origin", origin)
         if url is None:
             url = os.environ.get("LEDGER_URL") or None
         previous = wiring.previous_keys(previous_keys)
-        parts = _opened(lambda: wiring.connect(url, secret_key, previous, audit_key, logger))
+        parts = _opened(
+            lambda: wiring.connect(url, secret_key, previous, audit_key, logger, origin)
+        )
         try:
             ledger = _opened(
                 lambda: cls(
@@ -252,15 +262,28 @@ class Ledger(
         return self._catch_up()
 
     @guarded
-    def rewrap_keys(self) -> int:
+    def rewrap_keys(self, *, actor: Actor | str | None = None) -> int:
         """R14: wrap every stored key under the current secret key; how many were moved.
 
         Open the store with the new key and the old ones in ``previous_keys``,
         call this once, and the old keys are no longer needed. No stored
-        event is changed: only the key table (``ledger_wrapped_keys``).
+        event is changed: only the key table (``ledger_wrapped_keys``). The rewrap is
+        an admin action in the trail, with ``actor`` (an `Actor` or a name) when given.
         """
+        self._trail.admin(_who_acts(actor), "rewrap_keys", self._uow.now())
         moved = self._vault.rewrap()
         logs.emit(
             self._uow.log, "info", "ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id
         )
         return moved
+
+
+def _who_acts(actor: object) -> Actor | str | None:
+    """An admin action's ``actor=``: an `Actor`, an operator's name, or None."""
+    if actor is None or isinstance(actor, Actor):
+        return actor
+    if isinstance(actor, str):
+        return _validate.text("actor", actor)
+    raise InvalidInput(
+        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
+    )

@@ -97,7 +97,7 @@ class RefundCommands(LedgerCore):
     def refunds(self, call: Call[None]) -> list[RefundRequest]:
         """A partner's refund requests (R11: its ADMIN_AGENT, GLOBAL_ADMIN or
         ACCOUNT_ADMIN); support sees every partner's."""
-        partner_id = None if call.actor.is_support else call.actor.partner_id
+        partner_id = None if call.actor.sees_every_partner else call.actor.partner_id
         requests = refund_requests.listing(self._views_ready(), partner_id)
         call.context["rows"] = len(requests)
         return requests

@@ -18,7 +18,7 @@ from ledger.projections.rebuild import rebuild_live_views
 from ledger.projections.replay import Progress
 from ledger.projections.sql import parse_timestamp
 from ledger.sealing import split
-from ledger.values import ViewsStatus
+from ledger.values import Actor, ViewsStatus
 
 __all__ = ["ViewsControl"]
 
@@ -84,13 +84,19 @@ class ViewsControl(LedgerCore):
         )
 
     @guarded
-    def rebuild_views(self, progress: Progress | None = None) -> ViewsStatus:
+    def rebuild_views(
+        self, progress: Progress | None = None, *, actor: Actor | str | None = None
+    ) -> ViewsStatus:
         """Rebuild the live views from the whole history in bounded memory.
 
         Queries keep reading the old views until the rebuilt ones replace them in
         one transaction. ``progress(done, total)`` is called as the replay goes.
+        The rebuild is an admin action in the trail (R21), with ``actor`` when given.
         """
         _validate.progress("progress", progress)
+        if actor is not None and not isinstance(actor, Actor):
+            actor = _validate.text("actor", actor)
+        self._trail.admin(actor, "rebuild_views", self._uow.now())
         built = rebuild_live_views(self._uow.events, self._views, self._updater.trust, progress)
         self._updater.failure = built.failure
         return self.views_status()

@@ -23,6 +23,9 @@ from eventsourcing.persistence import OperationalError
 from ledger import keyfiles, logs
 from ledger.aggregates import Licence
 from ledger.audit.export import audit_key_from
+from ledger.audit.trail import TABLE as TRAIL_TABLE
+from ledger.audit.trail import Trail
+from ledger.audit.trail import ddl as trail_ddl
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.eventstore import EventStoreApplication
 from ledger.keyring import DDL as KEYRING_DDL
@@ -30,6 +33,7 @@ from ledger.keyring import KEY_TABLES, Keyring
 from ledger.keys import KEY_BYTES, KeyVault, decode_key
 from ledger.logging import default_logger
 from ledger.projections.sql import TABLES as VIEW_TABLES
+from ledger.projections.sql import Dialect
 from ledger.projections.views import DDL as VIEWS_DDL
 from ledger.projections.views import LedgerViews, construct_views
 from ledger.stores import Store, parse_store_url, schema_migration
@@ -48,12 +52,19 @@ SCHEMA_FINGERPRINT = hashlib.sha256(
             f"eventsourcing {importlib.metadata.version('eventsourcing')}",
             *VIEWS_DDL,
             *KEYRING_DDL,
+            *trail_ddl(Dialect("sqlite")),
         ]
     ).encode()
 ).hexdigest()
 
 #: Every table a current PostgreSQL schema holds (checked in the catalogue at open).
-SCHEMA_TABLES = ("ledger_events", "ledger_views_tracking", *VIEW_TABLES, *KEY_TABLES)
+SCHEMA_TABLES = (
+    "ledger_events",
+    "ledger_views_tracking",
+    *VIEW_TABLES,
+    *KEY_TABLES,
+    TRAIL_TABLE,
+)
 
 # Several processes creating one fresh SQLite file meet "database is locked" while
 # the first of them switches it to WAL; they wait their turn.
@@ -68,6 +79,8 @@ class Parts:
     views: LedgerViews
     vault: KeyVault
     keyring: Keyring
+    #: Audit reads, admin actions and refusals (R21).
+    trail: Trail
     #: The key that seals every stored event (R18).
     audit_key: bytes
 
@@ -90,6 +103,7 @@ def connect(
     previous: Iterable[bytes] = (),
     audit_key: object = None,
     logger: Any = None,
+    origin: str | None = None,
 ) -> Parts:
     """Parse the URL, find the secret key, create missing tables, and check the key.
 
@@ -112,8 +126,10 @@ def connect(
             views = _when_unlocked(store, lambda: construct_views(events.factory, store.kind))
             datastore = events.factory.datastore  # type: ignore[attr-defined]
             keyring = Keyring(datastore, _dialect(store), store.postgres_schema)
+            trail = Trail(datastore, Dialect(_dialect(store), store.postgres_schema), origin)
             if not migration.current:
                 _when_unlocked(store, keyring.create_tables)
+                _when_unlocked(store, trail.create_tables)
         except BaseException:
             events.close()
             raise
@@ -131,6 +147,7 @@ def connect(
         views=views,
         vault=vault,
         keyring=keyring,
+        trail=trail,
         audit_key=sealing_key or vault.audit_mac_key(),
     )
 

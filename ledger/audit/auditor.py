@@ -22,15 +22,18 @@ from ledger.audit.export import (
     write_records,
 )
 from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_with_replay
+from ledger.audit.scope import AuditScope
+from ledger.audit.trail import Trail, TrailEntry
 from ledger.audit.trust import TamperEvidence
 from ledger.audit.what_if import WhatIfReport, what_if
-from ledger.errors import InvalidInput
+from ledger.errors import AccessDenied, InvalidInput
 from ledger.eventstore import EventStoreApplication
 from ledger.faults import guarded
 from ledger.keys import KeyVault
 from ledger.logging import default_logger
 from ledger.logs import logged
 from ledger.money import stored_minor_units
+from ledger.policies import access
 from ledger.projections import activity_log, monthly_credits, software_list
 from ledger.projections.replay import Progress
 from ledger.projections.sql import parse_timestamp, timestamp
@@ -92,8 +95,13 @@ class Audit(TamperEvidence):
         *,
         vault: KeyVault | None = None,
         store_files: Sequence[Path] = (),
+        trail: Trail,
+        now: Callable[[], datetime],
     ) -> None:
         self._log = log if log is not None else default_logger()
+        #: R21: every audit read, admin action and refusal here is recorded in the store.
+        self._trail = trail
+        self._now = now
         self._vault = vault
         #: The store's own files (database, journals, key file): never an export target.
         self._store_files = tuple(store_files)
@@ -118,16 +126,35 @@ class Audit(TamperEvidence):
         activity_log.select(start, end)  # the period's checks, before anything is written
         if not isinstance(out, str | Path) or not str(out).strip():
             raise InvalidInput("out", "must be a directory path")
+        self._audited(ran_by, access.AUDIT_HISTORY, "report", out=out, start=start, end=end)
         return write_evidence(self, self._audit_key(), Path(out), start, end, who)
 
     # -- (a) and (b) replays ---------------------------------------------------------------
 
     @guarded
-    def as_of(self, instant: datetime, *, progress: Progress | None = None) -> HistoricalViews:
-        """The views built from every event recorded at or before ``instant`` (close when done)."""
+    def as_of(
+        self,
+        instant: datetime,
+        *,
+        progress: Progress | None = None,
+        actor: Actor | str | None = None,
+    ) -> HistoricalViews:
+        """The views built from every event recorded at or before ``instant`` (close when done).
+
+        Given an `Actor`, they show only what it may audit (R21, `AuditScope`): a
+        partner's auditor its own partner's records, the vendor's auditor everyone's.
+        """
         moment = _validate.aware_utc("instant", instant)
+        _validate.progress("progress", progress)
+        scope, _ = self._audited(
+            _optional_actor(actor), access.AUDIT_RECORDS, "as_of", instant=moment
+        )
         return as_of(
-            self._events, self._updater.trust, moment, _validate.progress("progress", progress)
+            self._events,
+            self._updater.trust,
+            moment,
+            _validate.progress("progress", progress),
+            scope,
         )
 
     @guarded
@@ -142,7 +169,12 @@ class Audit(TamperEvidence):
     ) -> WhatIfReport:
         """The orders purchased in ``[start, end)`` replayed under a candidate ``policy``
         (SPEC §10): read-only; the actor's partner's orders (the vendor's support: all)."""
-        report = what_if(self._events, actor, policy, start, end, progress)
+        try:
+            report = what_if(self._events, actor, policy, start, end, progress)
+        except AccessDenied as refusal:
+            self._trail.refused(actor, "audit.what_if", self._now(), str(refusal), self._log)
+            raise
+        self._trail.read(actor, "audit.what_if", self._now(), policy_id=report.policy_id)
         logs.emit(
             self._log,
             "info",
@@ -158,6 +190,7 @@ class Audit(TamperEvidence):
     def rebuild(self, *, progress: Progress | None = None) -> RebuildReport:
         """Replay the history into scratch views and compare them with the live views."""
         _validate.progress("progress", progress)
+        self._trail.admin(None, "audit.rebuild", self._now())
         self._prepare()
         return compare_with_replay(self._events, self._views, self._updater.trust, progress)
 
@@ -174,8 +207,8 @@ class Audit(TamperEvidence):
     ) -> int:
         """Write every stored event (bytes, MAC, chain hash), streamed; returns how many.
 
-        ``actor``, when given, is who is exporting (an `Actor` or an operator's name): it is
-        only logged.
+        ``actor`` is who is exporting: an `Actor`, which must be the vendor's auditor (the
+        history is every partner's, R21), or an operator's name, or None (the operator).
         """
         if format not in ("jsonl", "csv"):
             raise InvalidInput("format", "must be 'jsonl' or 'csv'")
@@ -193,6 +226,7 @@ class Audit(TamperEvidence):
                 yield row
 
         with self._exporting("events", actor, target, format) as context:
+            self._audited(actor, access.AUDIT_HISTORY, "export_events", target=_where(target))
             records = event_records(rows(), self._updater.trust.key)
             if format == "csv":
                 records = csv_event_records(records)
@@ -216,10 +250,15 @@ class Audit(TamperEvidence):
     ) -> int:
         """Write the activity log of ``[start, end]`` (every partner by default), streamed."""
         actor = _optional_actor(actor)
+        asked = None if partner_id is None else _validate.text("partner_id", partner_id)
+        activity_log.select(start, end)
+        _, partner = self._audited(
+            actor, access.AUDIT_RECORDS, "export_activity", asked, target=_where(target)
+        )
         selection = activity_log.select(
             start,
             end,
-            partner_id=None if partner_id is None else _validate.text("partner_id", partner_id),
+            partner_id=partner,
             tenant_id=tenant_id,
             order_id=order_id,
             user=user,
@@ -268,7 +307,10 @@ class Audit(TamperEvidence):
         """Write the credits issued in a UTC month (every partner by default), streamed."""
         actor = _optional_actor(actor)
         month = _validate.month("month", month)
-        partner = None if partner_id is None else _validate.text("partner_id", partner_id)
+        asked = None if partner_id is None else _validate.text("partner_id", partner_id)
+        _, partner = self._audited(
+            actor, access.AUDIT_RECORDS, "export_credits", asked, target=_where(target)
+        )
         self._prepare()
         records = (
             {
@@ -304,8 +346,11 @@ class Audit(TamperEvidence):
     ) -> int:
         """Write the software list (every order of every partner by default), streamed."""
         actor = _optional_actor(actor)
-        partner = None if partner_id is None else _validate.text("partner_id", partner_id)
+        asked = None if partner_id is None else _validate.text("partner_id", partner_id)
         tenant = None if tenant_id is None else _validate.uuid("tenant_id", tenant_id)
+        _, partner = self._audited(
+            actor, access.AUDIT_RECORDS, "export_software", asked, target=_where(target)
+        )
         self._prepare()
         records = (
             software_list.export_record(row)
@@ -324,11 +369,48 @@ class Audit(TamperEvidence):
             )
             return int(context["rows"])
 
+    # -- R21: the trail ------------------------------------------------------------------
+
+    @guarded
+    def trail(
+        self,
+        actor: Actor | str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[TrailEntry]:
+        """The trail's rows (audit reads, admin actions, refusals) first seen in ``[start, end)``.
+
+        Every partner's for the vendor's auditor or the operator; a partner's auditor
+        reads its own partner's rows. Reading the trail is itself an audit read.
+        """
+        first = None if start is None else _validate.aware_utc("start", start)
+        last = None if end is None else _validate.aware_utc("end", end)
+        _, partner = self._audited(_optional_actor(actor), access.AUDIT_RECORDS, "trail")
+        return self._trail.entries(first, last, partner)
+
+    def _audited(
+        self,
+        actor: Actor | str | None,
+        permission: access.Permission,
+        action: str,
+        partner_id: str | None = None,
+        **detail: Any,
+    ) -> tuple[AuditScope, str | None]:
+        """Check the actor (a refusal is recorded), record the read; the partner to show."""
+        try:
+            scope = AuditScope.of(actor, permission)
+            partner = scope.partner(partner_id)
+        except AccessDenied as refusal:
+            self._trail.refused(actor, f"audit.{action}", self._now(), str(refusal), self._log)
+            raise
+        self._trail.read(actor, f"audit.{action}", self._now(), partner_id=partner, **detail)
+        return scope, partner
+
     def _exporting(
         self, export: str, actor: Actor | str | None, target: object, format: str, **context: Any
     ) -> contextlib.AbstractContextManager[dict[str, Any]]:
         """One ``ledger.audit_export`` line: what, where to, by whom, how many rows, the outcome."""
-        where = str(target) if isinstance(target, str | Path) else "<stream>"
+        where = _where(target)
         return logged(
             self._log,
             "ledger.audit_export",
@@ -338,6 +420,10 @@ class Audit(TamperEvidence):
             format=format,
             **{name: value for name, value in context.items() if value is not None},
         )
+
+
+def _where(target: object) -> str:
+    return str(target) if isinstance(target, str | Path) else "<stream>"
 
 
 def _optional_actor(actor: object) -> Actor | str | None:

@@ -18,6 +18,7 @@ from uuid import UUID
 from ledger import _validate
 from ledger._signatures import with_keywords_spelled_out
 from ledger.aggregates.base import LedgerEvent
+from ledger.audit.scope import AuditScope
 from ledger.eventstore import EventStoreApplication
 from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
 from ledger.projections.replay import Progress, ScratchViews, replay
@@ -70,12 +71,18 @@ class RebuildReport:
 class HistoricalViews:
     """The views as they stood at an instant (R18b). Close it (or use ``with``) when done."""
 
-    def __init__(self, instant: datetime, views: ScratchViews) -> None:
+    def __init__(
+        self, instant: datetime, views: ScratchViews, scope: AuditScope | None = None
+    ) -> None:
         self.instant = instant
         self._views = views
+        #: Whose records these views may show (R21): an auditor's own partner, or all.
+        self.scope = scope or AuditScope()
 
     def software(self, tenant_id: UUID) -> list[SoftwareItem]:
-        return software_list.for_tenant(self._views.query, _validate.uuid("tenant_id", tenant_id))
+        return software_list.for_tenant(
+            self._views.query, _validate.uuid("tenant_id", tenant_id), self.scope.partner(None)
+        )
 
     @with_keywords_spelled_out
     def activity_log(
@@ -86,21 +93,20 @@ class HistoricalViews:
         **filters: Unpack[ActivityFilter],
     ) -> list[ActivityEntry]:
         """The partner's activity log as it stood (`ActivityFilter`: the live log's keywords)."""
-        selection = activity_log.select(
-            start, end, _validate.text("partner_id", partner_id), **filters
-        )
+        partner = self.scope.partner(_validate.text("partner_id", partner_id))
+        selection = activity_log.select(start, end, partner, **filters)
         return activity_log.entries(self._views.query, selection)
 
     def monthly_credits(self, partner_id: str, month: str) -> CreditStatement:
+        partner = self.scope.partner(_validate.text("partner_id", partner_id))
+        assert partner is not None
         return monthly_credits.for_month(
-            self._views.query,
-            _validate.text("partner_id", partner_id),
-            _validate.month("month", month),
+            self._views.query, partner, _validate.month("month", month)
         )
 
     def refunds(self, partner_id: str | None = None) -> list[RefundRequest]:
         partner = None if partner_id is None else _validate.text("partner_id", partner_id)
-        return refund_requests.listing(self._views.query, partner)
+        return refund_requests.listing(self._views.query, self.scope.partner(partner))
 
     def close(self) -> None:
         self._views.close()
@@ -113,7 +119,11 @@ class HistoricalViews:
 
 
 def as_of(
-    events: EventStoreApplication, trust: Trust, instant: datetime, progress: Progress | None = None
+    events: EventStoreApplication,
+    trust: Trust,
+    instant: datetime,
+    progress: Progress | None = None,
+    scope: AuditScope | None = None,
 ) -> HistoricalViews:
     """The views built from every event recorded at or before ``instant``."""
 
@@ -126,7 +136,7 @@ def as_of(
     except BaseException:
         scratch.close()
         raise
-    return HistoricalViews(instant, scratch.ready())
+    return HistoricalViews(instant, scratch.ready(), scope)
 
 
 def compare_with_replay(

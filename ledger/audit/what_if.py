@@ -230,7 +230,7 @@ def what_if(
     candidate = GoverningPolicy(policy, "policy")
     first, last = period(start, end)
     _validate.progress("progress", progress)
-    own_partner = None if actor.is_support else actor.partner_id
+    own_partner = None if actor.sees_every_partner else actor.partner_id
     total = events.recorder.max_notification_id() or 0
     orders: dict[UUID, _Order] = {}
     terms = _Terms()

@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from ledger.cli import (
+    admin,
     audit,
     customers,
     demo,
@@ -109,6 +110,7 @@ app.command("feed")(feed.feed)
 app.add_typer(views.app, name="views")
 app.add_typer(audit.app, name="audit")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(admin.app, name="admin")
 
 
 @app.callback()

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -19,6 +19,7 @@ import typer
 
 from ledger.audit import Verification, verify_export, verify_proof
 from ledger.audit.evidence import MANIFEST
+from ledger.audit.trail import TrailEntry
 from ledger.cli import parse
 from ledger.cli.errors import TAMPERED, reported
 from ledger.cli.progress import progress_bar
@@ -81,15 +82,15 @@ def export(
 ) -> None:
     """Export every stored event with its bytes, seal and chain hash (checkable offline).
 
+    The history is every partner's: only the vendor's auditor (--role AUDITOR, no
+    --partner) may export it (R21). The export is recorded with who ran it.
     A progress bar is drawn on stderr when it is a terminal.
 
-    The export is logged with who ran it, when --as names someone.
-
-    Example: ledger audit export events-2026-11.jsonl
+    Example: ledger --as vera --role AUDITOR audit export events-2026-11.jsonl
     """
     settings: Settings = ctx.obj
     with reported():
-        actor = settings.recorded_user()
+        actor = settings.actor()
     with settings.open(views="follower") as led, reported(), progress_bar("exporting") as bar:
         count = led.audit.export_events(
             path, "csv" if as_csv else "jsonl", progress=bar, actor=actor
@@ -187,11 +188,14 @@ def report(
 ) -> None:
     """Write an evidence pack: printable HTML report, signed manifest, exports; 7 if tampered.
 
-    Example: ledger audit report --from 2026-11-01 --to 2026-11-30 --out evidence-2026-11
+    Only the vendor's auditor (--role AUDITOR, no --partner) may write one (R21).
+
+    Example: ledger --as vera --role AUDITOR audit report --from 2026-11-01 --to 2026-11-30
+    --out evidence-2026-11
     """
     settings: Settings = ctx.obj
     with reported():
-        actor = settings.recorded_user()
+        actor = settings.actor()
         period = parse.day_or_instant("--from", start), parse.day_or_instant("--to", end)
     with settings.open(views="follower") as led, reported():
         pack = led.audit.report(out, *period, actor=actor)
@@ -309,9 +313,14 @@ def what_if(
 
 
 @contextmanager
-def _as_of(led: Ledger, moment: datetime) -> Iterator[HistoricalViews]:
-    """The views as they stood at ``moment``, replayed with a progress bar on a terminal."""
-    with progress_bar("replaying") as bar, led.audit.as_of(moment, progress=bar) as then:
+def _as_of(led: Ledger, settings: Settings, moment: datetime) -> Iterator[HistoricalViews]:
+    """The views as they stood at ``moment`` as the actor may audit them (R21), replayed
+    with a progress bar on a terminal."""
+    actor = settings.actor()
+    with (
+        progress_bar("replaying") as bar,
+        led.audit.as_of(moment, progress=bar, actor=actor) as then,
+    ):
         yield then
 
 
@@ -330,14 +339,14 @@ def as_of_software(
     ctx: typer.Context,
     tenant: Annotated[UUID, typer.Option(help="The customer's tenant id.")],
 ) -> None:
-    """A customer's software list as it stood then.
+    """A customer's software list as it stood then (a partner's auditor: its own orders).
 
     A progress bar is drawn on stderr when it is a terminal.
 
     Example: ledger audit as-of 2026-11-30T23:59:59Z software --tenant 6f1d...
     """
     settings, moment = ctx.obj
-    with settings.open(views="follower") as led, reported(), _as_of(led, moment) as then:
+    with settings.open(views="follower") as led, reported(), _as_of(led, settings, moment) as then:
         show(then.software(tenant), settings.format)
 
 
@@ -348,7 +357,7 @@ def as_of_activity(
     start: Annotated[str, typer.Option("--from", help="First UTC day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option("--to", help="Last UTC day (YYYY-MM-DD), inclusive.")],
 ) -> None:
-    """A partner's activity log as it stood then.
+    """A partner's activity log as it stood then (its auditor, or the vendor's).
 
     A progress bar is drawn on stderr when it is a terminal.
 
@@ -358,7 +367,7 @@ def as_of_activity(
     with settings.open(views="follower") as led, reported():
         first = parse.day_or_instant("--from", start)
         last = parse.day_or_instant("--to", end)
-        with _as_of(led, moment) as then:
+        with _as_of(led, settings, moment) as then:
             show(then.activity_log(partner, first, last), settings.format)
 
 
@@ -368,12 +377,48 @@ def as_of_credits(
     partner: Annotated[str, typer.Option(help="The partner whose credits they are.")],
     month: Annotated[str, typer.Option(help="The UTC month, YYYY-MM.")],
 ) -> None:
-    """A partner's monthly credits as they stood then.
+    """A partner's monthly credits as they stood then (its auditor, or the vendor's).
 
     A progress bar is drawn on stderr when it is a terminal.
 
     Example: ledger audit as-of 2026-12-05T00:00Z credits --partner P1 --month 2026-11
     """
     settings, moment = ctx.obj
-    with settings.open(views="follower") as led, reported(), _as_of(led, moment) as then:
+    with settings.open(views="follower") as led, reported(), _as_of(led, settings, moment) as then:
         show(then.monthly_credits(partner, month), settings.format)
+
+
+@app.command("trail")
+def trail(
+    ctx: typer.Context,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day (or instant); default: the start.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day (or instant), inclusive.")
+    ] = None,
+) -> None:
+    """The store's trail: audit reads, admin actions and refused attempts (R21).
+
+    Who, what, when, why refused, and from where; a refusal repeated within a minute
+    is one row with its count. The vendor's auditor reads every row, a partner's
+    auditor its own partner's; reading it is itself recorded.
+
+    Example: ledger --as vera --role AUDITOR --format csv audit trail --from 2026-11-01
+    """
+    settings: Settings = ctx.obj
+    with reported():
+        actor = settings.actor()
+        first = None if start is None else parse.instant("--from", start)
+        last = None if end is None else _end_of("--to", end)
+    with settings.open(views="follower") as led, reported():
+        entries = led.audit.trail(actor, first, last)
+    show(entries, settings.format, kind=TrailEntry, title="Trail")
+
+
+def _end_of(option: str, text: str) -> datetime:
+    """The end of an inclusive period: a day's end, or the instant itself."""
+    moment = parse.day_or_instant(option, text)
+    if isinstance(moment, datetime):
+        return moment
+    return datetime.combine(moment + timedelta(days=1), datetime.min.time(), tzinfo=UTC)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,10 @@ from ledger.errors import InvalidInput
 from ledger.values import Actor, ViewsMode
 
 __all__ = ["Settings"]
+
+
+#: Where the command line's calls come from, for the store's trail (R21).
+ORIGIN = f"ledger command line on {socket.gethostname()} (pid {os.getpid()})"
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,9 @@ class Settings:
     def open(self, views: ViewsMode = "inline", **options: Any) -> Ledger:
         """The Ledger of ``--url``; library errors become exit codes (see `ledger.cli.errors`)."""
         with reported():
-            return Ledger.open(self.url, views=views, logger=self.logger(), **options)
+            return Ledger.open(
+                self.url, views=views, logger=self.logger(), origin=ORIGIN, **options
+            )
 
     def logger(self) -> Any:
         """JSON lines (info and up) with --log-json; else warnings only, as text: stdout is

@@ -28,7 +28,10 @@ PARTNER_ROLES = (
     Role.ACCOUNT_ADMIN,
     Role.REFERRAL_ADMIN,
     Role.MARKETING_CONTENT_ADMIN,
+    Role.AUDITOR,
 )
+#: R21: the partner roles that may read a partner's records as an auditor does.
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.GLOBAL_ADMIN})
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,17 @@ class Permission:
     customer_roles: frozenset[Role] = frozenset()
     #: The vendor's support: `Role.SUPPORT` and neither a partner nor a tenant (R10, R11).
     support: bool = False
+    #: The vendor's auditor: `Role.AUDITOR` and neither a partner nor a tenant (R21).
+    vendor_auditor: bool = False
 
     def allows(self, actor: Actor) -> bool:
         if actor.partner_id is not None:
             return self.any_partner_user or not actor.roles.isdisjoint(self.partner_roles)
         if actor.tenant_id is not None:
             return not actor.roles.isdisjoint(self.customer_roles)
-        return self.support and actor.is_support
+        return (self.support and actor.is_support) or (
+            self.vendor_auditor and actor.is_vendor_auditor
+        )
 
     def require(self, actor: Actor) -> None:
         if not self.allows(actor):
@@ -70,6 +77,9 @@ class Permission:
         if self.support:
             only = "" if who else " only"
             who.append(f"the vendor's {Role.SUPPORT.value}{only} (no partner or tenant)")
+        if self.vendor_auditor:
+            only = "" if who else " only"
+            who.append(f"the vendor's {Role.AUDITOR.value}{only} (no partner or tenant)")
         return " and ".join(who) if who else "nobody"
 
 
@@ -108,26 +118,40 @@ RESOLVE_REFUND = Permission("resolve refund requests", support=True)
 #: R11: refund requests hold contact details, so not every partner user lists them.
 LIST_REFUNDS = Permission(
     "list refund requests",
-    partner_roles=frozenset({Role.ADMIN_AGENT, Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN}),
+    partner_roles=frozenset(
+        {Role.ADMIN_AGENT, Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.AUDITOR}
+    ),
     support=True,
+    vendor_auditor=True,
 )
 #: Any partner user (its own partner's orders), and the tenant's customer global admin.
 SOFTWARE = Permission(
     "read the software list",
     any_partner_user=True,
     customer_roles=frozenset({Role.GLOBAL_ADMIN}),
+    vendor_auditor=True,
 )
 #: R5: not an admin agent alone.
 ACTIVITY_LOG = Permission(
     "read the activity log",
     partner_roles=frozenset(
-        {Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.REFERRAL_ADMIN, Role.MARKETING_CONTENT_ADMIN}
+        {
+            Role.GLOBAL_ADMIN,
+            Role.ACCOUNT_ADMIN,
+            Role.REFERRAL_ADMIN,
+            Role.MARKETING_CONTENT_ADMIN,
+            Role.AUDITOR,
+        }
     ),
 )
 MONTHLY_CREDITS = Permission(
     "read monthly credits",
-    partner_roles=frozenset({Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.ADMIN_AGENT}),
+    partner_roles=frozenset(
+        {Role.GLOBAL_ADMIN, Role.ACCOUNT_ADMIN, Role.ADMIN_AGENT, Role.AUDITOR}
+    ),
 )
+#: The billing roles (feed, webhooks, what-if): the credits' readers but the auditor.
+BILLING_ROLES = MONTHLY_CREDITS.partner_roles - {Role.AUDITOR}
 
 
 #: SPEC §10: a what-if prices a partner's orders as the credits do (the vendor's support: all).
@@ -135,17 +159,25 @@ WHAT_IF = Permission(
     "replay orders under a candidate policy",
     partner_roles=MONTHLY_CREDITS.partner_roles,
     support=True,
+    vendor_auditor=True,
 )
 
-#: SPEC §9: the billing roles read their partner's integration feed.
+#: SPEC §9: the billing roles read their partner's integration feed (and its auditor).
 FEED = Permission("read the integration feed", partner_roles=MONTHLY_CREDITS.partner_roles)
-#: SPEC §9: webhook endpoints receive the same items, so the same roles manage them.
-MANAGE_WEBHOOKS = Permission("manage webhook endpoints", partner_roles=FEED.partner_roles)
+#: SPEC §9: webhook endpoints receive the same items; managing them is a write.
+MANAGE_WEBHOOKS = Permission("manage webhook endpoints", partner_roles=BILLING_ROLES)
+
+#: R21: the whole history of every partner (the events export, as-of, evidence packs).
+AUDIT_HISTORY = Permission("read the whole history", vendor_auditor=True)
+#: R21: one partner's records as they stand or stood (as-of views, exports of the views).
+AUDIT_RECORDS = Permission(
+    "audit a partner's records", partner_roles=AUDIT_ROLES, vendor_auditor=True
+)
 
 
 def can_see(actor: Actor, partner_id: str, tenant_id: UUID) -> bool:
     """R11: partners see their own customers' things, customers their own tenant's."""
-    if actor.is_support:
+    if actor.sees_every_partner:
         return True
     if actor.partner_id is not None:
         return actor.partner_id == partner_id
@@ -154,7 +186,7 @@ def can_see(actor: Actor, partner_id: str, tenant_id: UUID) -> bool:
 
 def can_see_tenant(actor: Actor, registered_by: Collection[str], tenant_id: UUID) -> bool:
     """R11: a partner sees a tenant it registered itself; its customer users see it too."""
-    if actor.is_support:
+    if actor.sees_every_partner:
         return True
     if actor.partner_id is not None:
         return actor.partner_id in registered_by
@@ -162,7 +194,7 @@ def can_see_tenant(actor: Actor, registered_by: Collection[str], tenant_id: UUID
 
 
 #: The columns of the role × action table: a kind of actor, and one actor of that kind. The
-#: first seven are partner users of the owning partner with that one role (or none).
+#: first eight are partner users of the owning partner with that one role (or none).
 _TENANT = UUID(int=1)
 TABLE_COLUMNS: tuple[tuple[str, Actor], ...] = (
     *((role.value, Actor(user="x", roles={role}, partner_id="P")) for role in PARTNER_ROLES),
@@ -173,6 +205,7 @@ TABLE_COLUMNS: tuple[tuple[str, Actor], ...] = (
         Actor(user="x", roles=set(PARTNER_ROLES) - {Role.GLOBAL_ADMIN}, tenant_id=_TENANT),
     ),
     ("vendor SUPPORT", Actor(user="x", roles={Role.SUPPORT})),
+    ("vendor AUDITOR", Actor(user="x", roles={Role.AUDITOR})),
 )
 
 
