@@ -81,12 +81,16 @@ def uuid(field: str, value: object) -> UUID:
     raise InvalidInput(field, f"must be a UUID, got {type(value).__name__}")
 
 
+#: The largest integer a store compares with (SQL BIGINT): no count, position or size is more.
+BIGINT_MAX = 2**63 - 1
+
+
 def integer(field: str, value: object, *, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(field, f"must be an int, got {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = "" if maximum is None else f"..{maximum}"
-        raise InvalidInput(field, f"{shown(value)} is outside {minimum}{upper}")
+    upper = BIGINT_MAX if maximum is None else maximum
+    if value < minimum or value > upper:
+        raise InvalidInput(field, f"{shown(value)} is outside {minimum}..{upper}")
     return value
 
 

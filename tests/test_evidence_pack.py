@@ -44,8 +44,21 @@ def test_the_pack_is_complete_signed_and_checkable(
     assert manifest["parameters"] == {"from": "2000-01-01", "to": "2100-01-01"}
     assert manifest["verification"]["ok"] is True
     assert manifest["event_counts"]["ledger:Order.Cancelled.v1"] == 1
-    assert {f["name"] for f in manifest["files"]} == {"events.jsonl", "activity.csv", "report.html"}
+    assert {f["name"] for f in manifest["files"]} == {
+        "events.jsonl",
+        "activity.csv",
+        "trail.csv",
+        "report.html",
+    }
     assert manifest["public_key"] == public_key
+    trail = (tmp_path / "pack" / "trail.csv").read_text().splitlines()
+    assert trail[0].startswith("kind,first_at,last_at,count,user,roles")
+    assert [line.split(",")[8] for line in trail[1:]] == [
+        "audit.report",
+        "audit.export_events",
+        "audit.export_activity",
+        "audit.trail",
+    ], "R21: the pack carries the trail, its own reads included"
     assert verify_evidence(tmp_path / "pack", public_key=public_key) == []
     events = tmp_path / "pack" / "events.jsonl"
     assert verify_export(events, manifest["digest"], public_key=public_key).ok

@@ -17,11 +17,14 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.audit.export import write_records
 from ledger.audit.proofs import public_key_from
+from ledger.audit.trail import COLUMNS as TRAIL_COLUMNS
+from ledger.audit.trail import TrailEntry
 from ledger.digests import signature_valid, signing_key
 from ledger.errors import InvalidInput
 
@@ -61,6 +64,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _instants(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
+    """A period as the trail reads it: ``[start, end)``, whole UTC days when given days."""
+    first = start if isinstance(start, datetime) else datetime.combine(start, time(), UTC)
+    last = end if isinstance(end, datetime) else datetime.combine(end, time(), UTC) + timedelta(1)
+    return first, last
+
+
+def _trail_record(entry: TrailEntry) -> dict[str, Any]:
+    record = entry.to_dict()
+    record["roles"] = ",".join(entry.roles)
+    record["detail"] = json.dumps(entry.detail, sort_keys=True)
+    return record
+
+
 def write_evidence(
     audit: Audit,
     key: bytes,
@@ -80,8 +97,12 @@ def write_evidence(
     verification = audit.verify(digest)
     events = out / "events.jsonl"
     activity = out / "activity.csv"
+    trail = out / "trail.csv"
     audit.export_events(events, actor=ran_by)
     audit.export_activity(activity, start, end, "csv", actor=ran_by)
+    # R21: the period's audit reads, admin actions and refusals, this pack's own included.
+    rows = (_trail_record(entry) for entry in audit.trail(ran_by, *_instants(start, end)))
+    write_records(trail, "csv", TRAIL_COLUMNS, rows)
     counts: Counter[str] = Counter()
     with events.open(encoding="utf-8") as handle:
         for line in handle:
@@ -90,7 +111,7 @@ def write_evidence(
                 counts[str(topic)] += 1
     files = [
         {"name": path.name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
-        for path in (events, activity)
+        for path in (events, activity, trail)
     ]
     manifest: dict[str, Any] = {
         "format": "ledger-evidence",
