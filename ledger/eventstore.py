@@ -243,6 +243,8 @@ class LedgerPostgresFactory(PostgresFactory):
         kwargs = self.datastore.pool.kwargs
         assert isinstance(kwargs, dict)
         kwargs["connect_timeout"] = int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)
+        # Several hosts (a Patroni cluster): which one libpq settles on, e.g. the primary.
+        kwargs["target_session_attrs"] = env.get("LEDGER_TARGET_SESSION_ATTRS") or "any"
         kwargs["options"] = session_options(
             int(env.get("LEDGER_LOCK_TIMEOUT") or 5), int(env.get("LEDGER_STATEMENT_TIMEOUT") or 60)
         )

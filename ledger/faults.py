@@ -40,7 +40,15 @@ from eventsourcing.persistence import (
 
 from ledger.errors import LedgerError, StoreUnavailable
 
-__all__ = ["READ_ATTEMPTS", "guarded", "is_store_fault", "once_more", "reading", "waited_already"]
+__all__ = [
+    "READ_ATTEMPTS",
+    "StoreContention",
+    "guarded",
+    "is_store_fault",
+    "once_more",
+    "reading",
+    "waited_already",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -56,7 +64,15 @@ _TRANSIENT = (
     psycopg.InterfaceError,
     sqlite3.OperationalError,
 )
+
+
+class StoreContention(Exception):  # a condition to wait out, not a bug
+    """Other processes kept changing what this call read (another projector applying the
+    same events after a failover, say): nothing was written; the call may be made again."""
+
+
 _STORE_ERRORS = (
+    StoreContention,
     PersistenceError,
     ConnectionPoolClosedError,
     ConnectionNotFromPoolError,
@@ -79,6 +95,10 @@ _WHAT_TO_DO = {
         "a statement ran longer than the URL's statement_timeout (default 60 s): nothing of"
         " this call was written; try again, or raise ?statement_timeout= for long reports"
     ),
+    "contention": (
+        "other projectors kept moving the views while this call read them (several catching"
+        " up at once, after a failover say): nothing of this call was written; try again"
+    ),
     "connect": (
         "no connection to the database within the URL's connect_timeout (default 5 s):"
         " nothing of this call was written; check that the server is up and reachable,"
@@ -95,6 +115,8 @@ def _cause_kind(error: BaseException) -> str | None:
             return None
         if isinstance(seen, psycopg.errors.LockNotAvailable):
             return "lock"
+        if isinstance(seen, StoreContention):
+            return "contention"
         if isinstance(seen, psycopg.errors.QueryCanceled):
             return "statement"
         if isinstance(seen, psycopg_pool.PoolTimeout) or "timeout expired" in str(seen):

@@ -100,8 +100,9 @@ def _bad(problem: str) -> InvalidInput:
 
 def parse_store_url(url: object) -> Store:
     """``None``/``memory://``, ``sqlite:///path[?lock_timeout=S]`` or
-    ``postgresql://user[:password]@host[:port]/db[?schema=&pool_size=&max_overflow=
-    &connect_timeout=S&lock_timeout=S&statement_timeout=S]``."""
+    ``postgresql://user[:password]@host[:port][,host2[:port2]...]/db[?schema=
+    &target_session_attrs=&pool_size=&max_overflow=&connect_timeout=S&lock_timeout=S
+    &statement_timeout=S]``."""
     if url is None:
         return _memory()
     if not isinstance(url, str):
@@ -202,15 +203,29 @@ def _require_sqlite_file(path: Path) -> None:
         raise _bad(f"{path} is not a SQLite database")
 
 
+def _hosts(parts: SplitResult) -> tuple[str, str]:
+    """``h1:5432,h2:5433`` (libpq's multi-host form): the hosts and ports, comma-joined."""
+    netloc = parts.netloc.rpartition("@")[2]
+    hosts, ports = [], []
+    for member in netloc.split(","):
+        try:
+            one = urlsplit(f"//{member}")
+            host, port = one.hostname, one.port
+        except ValueError:
+            raise _bad("the port must be a number from 1 to 65535") from None
+        if not host:
+            raise _bad("a PostgreSQL URL needs a host: postgresql://user@host:5432/db")
+        if port == 0:
+            raise _bad("the port must be a number from 1 to 65535")
+        hosts.append(host)
+        ports.append(str(port or 5432))
+    if len(hosts) > 16:
+        raise _bad("at most 16 hosts")
+    return ",".join(hosts), ",".join(ports)
+
+
 def _postgres(parts: SplitResult) -> Store:
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise _bad("the port must be a number from 1 to 65535") from None
-    if not host:
-        raise _bad("a PostgreSQL URL needs a host: postgresql://user@host:5432/db")
-    if port == 0:
-        raise _bad("the port must be a number from 1 to 65535")
+    host, port = _hosts(parts)
     dbname = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
     if not dbname:
         raise _bad("a PostgreSQL URL needs a database name: postgresql://user@host/db")
@@ -218,12 +233,11 @@ def _postgres(parts: SplitResult) -> Store:
         raise _bad("the database name must not contain '/' or control characters")
     if len(dbname.encode()) > 63:
         raise _bad("the database name is longer than PostgreSQL's 63 bytes")
-    schema, numbers = _postgres_parameters(parts)
+    schema, attrs, numbers = _postgres_parameters(parts)
     user = unquote(parts.username or os.environ.get("USER", "postgres"))
     password = unquote(parts.password or "")
     if _CONTROL.search(user) or _CONTROL.search(password):
         raise _bad("the user name and password must not contain control characters")
-    port = port or 5432
     connect_timeout = numbers.get("connect_timeout", _DEFAULT_CONNECT_TIMEOUT)
     lock_timeout = numbers.get("lock_timeout", _DEFAULT_LOCK_TIMEOUT)
     statement_timeout = numbers.get("statement_timeout", _DEFAULT_STATEMENT_TIMEOUT)
@@ -231,7 +245,7 @@ def _postgres(parts: SplitResult) -> Store:
         "PERSISTENCE_MODULE": "ledger.eventstore:LedgerPostgresFactory",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": host,
-        "POSTGRES_PORT": str(port),
+        "POSTGRES_PORT": port,
         "POSTGRES_USER": user,
         "POSTGRES_PASSWORD": password,
         "POSTGRES_SCHEMA": schema,
@@ -245,10 +259,16 @@ def _postgres(parts: SplitResult) -> Store:
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         # A connection the server dropped (a restart) is replaced before a call uses it.
         "POSTGRES_PRE_PING": "y",
+        "LEDGER_TARGET_SESSION_ATTRS": attrs,
     }
     try:
         dsn = psycopg.conninfo.make_conninfo(
-            host=host, port=port, dbname=dbname, user=user, password=password
+            host=host,
+            port=port,
+            dbname=dbname,
+            user=user,
+            password=password,
+            target_session_attrs=attrs,
         )
     except psycopg.Error as error:
         raise _bad(f"cannot be made a PostgreSQL connection string: {error}") from None
@@ -268,31 +288,41 @@ def session_options(lock_timeout: int, statement_timeout: int) -> str:
     return f"-c lock_timeout={lock_timeout * 1000} -c statement_timeout={statement_timeout * 1000}"
 
 
-def _postgres_parameters(parts: SplitResult) -> tuple[str, dict[str, int]]:
-    schema = "public"
+#: libpq's choices of which host to use when the URL names several (§12).
+_SESSION_ATTRS = ("any", "read-write", "read-only", "primary", "standby", "prefer-standby")
+
+
+def _postgres_parameters(parts: SplitResult) -> tuple[str, str, dict[str, int]]:
+    """``schema`` and ``target_session_attrs`` (text), then the numeric parameters."""
+    texts = {"schema": "public", "target_session_attrs": "any"}
     query = parts.query
-    if "schema=" in query:
-        # schema is text: take it out, then check the numeric parameters as usual.
+    if any(f"{name}=" in query for name in texts):
         try:
             pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
         except ValueError:
             raise _bad("its ?parameters are malformed") from None
-        schemas = [value for name, value in pairs if name == "schema"]
-        if len(schemas) > 1:
-            raise _bad("parameter schema is given twice")
-        schema = schemas[0]
-        if not _SCHEMA_NAME.fullmatch(schema):
-            raise _bad(
-                "schema must be a lower-case SQL identifier (letters, digits, _), 1-63 characters"
-            )
-        if _RESERVED_SCHEMA.fullmatch(schema):
-            raise _bad(f"schema {schema} belongs to PostgreSQL itself")
-        rest = "&".join(f"{name}={value}" for name, value in pairs if name != "schema")
-        parts = parts._replace(query=rest)
-    return schema, _parameters(parts, _POSTGRES_PARAMETERS)
+        for name in texts:
+            given = [value for key, value in pairs if key == name]
+            if len(given) > 1:
+                raise _bad(f"parameter {name} is given twice")
+            if given:
+                texts[name] = given[0]
+        parts = parts._replace(
+            query="&".join(f"{key}={value}" for key, value in pairs if key not in texts)
+        )
+    schema = texts["schema"]
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise _bad(
+            "schema must be a lower-case SQL identifier (letters, digits, _), 1-63 characters"
+        )
+    if _RESERVED_SCHEMA.fullmatch(schema):
+        raise _bad(f"schema {schema} belongs to PostgreSQL itself")
+    if texts["target_session_attrs"] not in _SESSION_ATTRS:
+        raise _bad(f"target_session_attrs must be one of {', '.join(_SESSION_ATTRS)}")
+    return schema, texts["target_session_attrs"], _parameters(parts, _POSTGRES_PARAMETERS)
 
 
-def _postgres_key_file(host: str, port: int, dbname: str, schema: str) -> Path:
+def _postgres_key_file(host: str, port: str, dbname: str, schema: str) -> Path:
     name = "-".join(quote(part, safe="._") for part in (host, str(port), dbname, schema))
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(config) / "ledger" / f"{name[: _NAME_MAX - _LONGEST_SUFFIX]}.key"

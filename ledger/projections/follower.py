@@ -4,7 +4,9 @@ PostgreSQL: eventsourcing's own `PostgresSubscription` (a LISTEN/NOTIFY
 thread, and a pull thread that reads the log in batches of 500 after each
 notification) delivers new events; each delivered batch is applied in one
 transaction with its tracking record. A timer pokes the pull thread every
-``poll_interval`` seconds as a safety net for a lost notification.
+``poll_interval`` seconds as a safety net for a lost notification. When the
+LISTEN connection dies (killed, a restart, a failover), the subscription is
+started again after at most half a second: what was missed is pulled first.
 
 SQLite (no subscriptions in eventsourcing's SQLite recorder): one indexed
 query of the log after the views' position every ``poll_interval`` seconds,
@@ -25,10 +27,13 @@ from collections.abc import Callable, Sequence
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
 
+from ledger.faults import is_store_fault
 from ledger.projections.updater import ViewUpdater
 
 __all__ = ["BatchingSubscription", "follow"]
 
+#: Longest wait before listening again after the subscription's connection failed.
+_RESUBSCRIBE_PAUSE = 0.5
 #: Called after each pass with how many events it applied.
 OnApplied = Callable[[int], None]
 
@@ -95,15 +100,35 @@ def _follow_subscription(
     on_applied: OnApplied | None,
 ) -> None:
     while not stop.is_set():
-        applied = updater.catch_up()  # what was recorded before we (re)subscribe
-        if on_applied is not None:
-            on_applied(applied)
-        if updater.failure is not None:
-            stop.wait(poll_interval)  # a damaged event: look again later, it may be repaired
-            continue
-        subscription = BatchingSubscription(recorder, updater.position(), poll_interval)
-        stopper = threading.Thread(target=_stop_when, args=(stop, subscription), daemon=True)
-        stopper.start()
+        try:
+            _subscribed_pass(updater, recorder, stop, poll_interval, on_applied)
+        except Exception as error:
+            if not is_store_fault(error):  # ViewsMoved too (a `StoreContention`)
+                raise
+            # The LISTEN connection was killed (eventsourcing #305: its subscription just
+            # stops), the server restarted or failed over (a batch whose commit we did not
+            # see may have landed: the views moved): pull what was missed, listen again.
+            stop.wait(min(poll_interval, _RESUBSCRIBE_PAUSE))
+
+
+def _subscribed_pass(
+    updater: ViewUpdater,
+    recorder: PostgresApplicationRecorder,
+    stop: threading.Event,
+    poll_interval: float,
+    on_applied: OnApplied | None,
+) -> None:
+    """Catch up, then apply what a subscription delivers, until it ends or fails."""
+    applied = updater.catch_up()  # what was recorded before we (re)subscribe
+    if on_applied is not None:
+        on_applied(applied)
+    if updater.failure is not None:
+        stop.wait(poll_interval)  # a damaged event: look again later, it may be repaired
+        return
+    subscription = BatchingSubscription(recorder, updater.position(), poll_interval)
+    stopper = threading.Thread(target=_stop_when, args=(stop, subscription), daemon=True)
+    stopper.start()
+    try:
         with subscription:
             while not stop.is_set():
                 try:
@@ -115,6 +140,7 @@ def _follow_subscription(
                     break  # out of step (another follower, a damaged event): pull, resubscribe
                 if on_applied is not None:
                     on_applied(delivered)
+    finally:
         subscription.stop()
 
 

@@ -22,7 +22,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
 from ledger.aggregates.base import LedgerEvent
-from ledger.faults import once_more, reading
+from ledger.faults import StoreContention, once_more, reading
 from ledger.projections import (
     activity_log,
     audit_chain,
@@ -88,7 +88,7 @@ class ReadSnapshot:
         return int(rows[0]["position"]), str(rows[0]["hash"])
 
 
-class ViewsMoved(Exception):
+class ViewsMoved(StoreContention):
     """Another projector applied events since this batch was read: re-read and try again."""
 
 

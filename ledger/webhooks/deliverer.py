@@ -12,6 +12,7 @@ resumes from the stored position: the item in flight is sent again with the same
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import socket
@@ -26,6 +27,8 @@ import httpx
 
 from ledger._json import JSONReady, json_value
 from ledger.application import Ledger
+from ledger.errors import StoreUnavailable
+from ledger.faults import is_store_fault
 from ledger.logs import emit
 from ledger.projections.feed import cursor_for, position_of
 from ledger.values import FeedItem
@@ -125,7 +128,19 @@ class Deliverer:
         """Deliver until `stop` is called (or ``until`` is set); leases are released."""
         try:
             while not self._stop.is_set() and not (until is not None and until.is_set()):
-                self._supervise()
+                try:
+                    self._supervise()
+                except Exception as error:
+                    if not is_store_fault(error) and not isinstance(error, StoreUnavailable):
+                        raise
+                    # The database restarted or failed over: the positions are safe in it
+                    # (moved only after a 2xx), so look again until it answers (§12).
+                    emit(
+                        self._led._uow.log,
+                        "warning",
+                        "ledger.webhook_store_unavailable",
+                        error=str(error)[:200],
+                    )
                 self._stop.wait(self.poll_interval)
         finally:
             self.stop()
@@ -208,7 +223,8 @@ class Deliverer:
                     self._log("warning", "ledger.webhook_failed", endpoint, item, error=error)
         finally:
             client.close()
-            self._deliveries.release(key, self.name)
+            with contextlib.suppress(Exception):  # a lease not released lapses by itself
+                self._deliveries.release(key, self.name)
 
     def _post(self, client: Any, endpoint: Endpoint, key: bytes, item: FeedItem) -> str | None:
         """None on a 2xx; else what went wrong, in words."""
