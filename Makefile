@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench bench-quick docs clean
+.PHONY: demo test lint typecheck unit bench bench-quick docs clean ha-up ha-down ha-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/ledger --url sqlite:///build/demo/ledger.db demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check ledger tests examples benchmarks
-	$(BIN)/ruff format --check ledger tests examples benchmarks
+	$(BIN)/ruff check ledger tests examples benchmarks ha
+	$(BIN)/ruff format --check ledger tests examples benchmarks ha
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -43,6 +43,22 @@ bench: $(STAMP)
 # Under 2 minutes; CI runs it as a smoke check (it asserts nothing about speed).
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
+
+# High availability (SPEC §12): a local Patroni cluster (etcd + 3 members, 127.0.0.1 only) from
+# Debian's packages, and the failover test on it: writers, a follower and a deliverer while the
+# primary is killed -9. `make ha-test` brings the cluster up first; `make ha-down` removes it.
+HA_PACKAGES := patroni etcd-server
+
+ha-up: $(STAMP)
+	@command -v patroni >/dev/null && command -v etcd >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(HA_PACKAGES))
+	ha/cluster.sh up
+
+ha-down:
+	ha/cluster.sh down
+
+ha-test: ha-up
+	$(BIN)/python ha/ha_test.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
