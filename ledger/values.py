@@ -16,6 +16,7 @@ from ledger.errors import InvalidInput
 from ledger.money import Money
 
 __all__ = [
+    "actor_or_name",
     "AccessAction",
     "ActivityEntry",
     "Actor",
@@ -132,6 +133,18 @@ class Actor(JSONReady):
 
     def has_any(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
+
+
+def actor_or_name(actor: object) -> Actor | str | None:
+    """An audit read's or admin action's ``actor=``: an `Actor` (checked where it is used),
+    an operator's name, or None (the operator, unnamed)."""
+    if actor is None or isinstance(actor, Actor):
+        return actor
+    if isinstance(actor, str):
+        return _validate.text("actor", actor)
+    raise InvalidInput(
+        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from ledger.policies.calls import PolicyBook
 from ledger.policies.cancellation import CancellationPolicy
 from ledger.projections import backfill
 from ledger.projections.rebuild import rebuild_live_views
-from ledger.values import Actor, ViewsMode
+from ledger.values import Actor, ViewsMode, actor_or_name
 
 __all__ = ["Ledger"]
 
@@ -270,20 +270,9 @@ class Ledger(
         event is changed: only the key table (``ledger_wrapped_keys``). The rewrap is
         an admin action in the trail, with ``actor`` (an `Actor` or a name) when given.
         """
-        self._trail.admin(_who_acts(actor), "rewrap_keys", self._uow.now())
+        self._trail.admin(actor_or_name(actor), "rewrap_keys", self._uow.now())
         moved = self._vault.rewrap()
         logs.emit(
             self._uow.log, "info", "ledger.keys_rewrapped", moved=moved, key_id=self._vault.key_id
         )
         return moved
-
-
-def _who_acts(actor: object) -> Actor | str | None:
-    """An admin action's ``actor=``: an `Actor`, an operator's name, or None."""
-    if actor is None or isinstance(actor, Actor):
-        return actor
-    if isinstance(actor, str):
-        return _validate.text("actor", actor)
-    raise InvalidInput(
-        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
-    )

@@ -18,7 +18,7 @@ from ledger.projections.rebuild import rebuild_live_views
 from ledger.projections.replay import Progress
 from ledger.projections.sql import parse_timestamp
 from ledger.sealing import split
-from ledger.values import Actor, ViewsStatus
+from ledger.values import Actor, ViewsStatus, actor_or_name
 
 __all__ = ["ViewsControl"]
 
@@ -94,9 +94,7 @@ class ViewsControl(LedgerCore):
         The rebuild is an admin action in the trail (R21), with ``actor`` when given.
         """
         _validate.progress("progress", progress)
-        if actor is not None and not isinstance(actor, Actor):
-            actor = _validate.text("actor", actor)
-        self._trail.admin(actor, "rebuild_views", self._uow.now())
+        self._trail.admin(actor_or_name(actor), "rebuild_views", self._uow.now())
         built = rebuild_live_views(self._uow.events, self._views, self._updater.trust, progress)
         self._updater.failure = built.failure
         return self.views_status()

@@ -40,7 +40,7 @@ from ledger.projections.sql import parse_timestamp, timestamp
 from ledger.projections.updater import ViewUpdater
 from ledger.projections.views import LedgerViews
 from ledger.sealing import GENESIS
-from ledger.values import Actor
+from ledger.values import Actor, actor_or_name
 
 __all__ = ["Audit"]
 
@@ -121,7 +121,7 @@ class Audit(TamperEvidence):
         actor: Actor | str | None = None,
     ) -> EvidencePack:
         """Write an evidence pack into the new directory ``out`` (`ledger.audit.evidence`)."""
-        ran_by = _optional_actor(actor)
+        ran_by = actor_or_name(actor)
         who = ran_by.user if isinstance(ran_by, Actor) else ran_by
         activity_log.select(start, end)  # the period's checks, before anything is written
         if not isinstance(out, str | Path) or not str(out).strip():
@@ -147,7 +147,7 @@ class Audit(TamperEvidence):
         moment = _validate.aware_utc("instant", instant)
         _validate.progress("progress", progress)
         scope, _ = self._audited(
-            _optional_actor(actor), access.AUDIT_RECORDS, "as_of", instant=moment
+            actor_or_name(actor), access.AUDIT_RECORDS, "as_of", instant=moment
         )
         return as_of(
             self._events,
@@ -213,7 +213,7 @@ class Audit(TamperEvidence):
         if format not in ("jsonl", "csv"):
             raise InvalidInput("format", "must be 'jsonl' or 'csv'")
         _validate.progress("progress", progress)
-        actor = _optional_actor(actor)
+        actor = actor_or_name(actor)
         total = self._events.recorder.max_notification_id() or 0
         count = 0
 
@@ -249,7 +249,7 @@ class Audit(TamperEvidence):
         actor: Actor | str | None = None,
     ) -> int:
         """Write the activity log of ``[start, end]`` (every partner by default), streamed."""
-        actor = _optional_actor(actor)
+        actor = actor_or_name(actor)
         asked = None if partner_id is None else _validate.text("partner_id", partner_id)
         activity_log.select(start, end)
         _, partner = self._audited(
@@ -305,7 +305,7 @@ class Audit(TamperEvidence):
         actor: Actor | str | None = None,
     ) -> int:
         """Write the credits issued in a UTC month (every partner by default), streamed."""
-        actor = _optional_actor(actor)
+        actor = actor_or_name(actor)
         month = _validate.month("month", month)
         asked = None if partner_id is None else _validate.text("partner_id", partner_id)
         _, partner = self._audited(
@@ -345,7 +345,7 @@ class Audit(TamperEvidence):
         actor: Actor | str | None = None,
     ) -> int:
         """Write the software list (every order of every partner by default), streamed."""
-        actor = _optional_actor(actor)
+        actor = actor_or_name(actor)
         asked = None if partner_id is None else _validate.text("partner_id", partner_id)
         tenant = None if tenant_id is None else _validate.uuid("tenant_id", tenant_id)
         _, partner = self._audited(
@@ -385,7 +385,7 @@ class Audit(TamperEvidence):
         """
         first = None if start is None else _validate.aware_utc("start", start)
         last = None if end is None else _validate.aware_utc("end", end)
-        _, partner = self._audited(_optional_actor(actor), access.AUDIT_RECORDS, "trail")
+        _, partner = self._audited(actor_or_name(actor), access.AUDIT_RECORDS, "trail")
         return self._trail.entries(first, last, partner)
 
     def _audited(
@@ -424,17 +424,6 @@ class Audit(TamperEvidence):
 
 def _where(target: object) -> str:
     return str(target) if isinstance(target, str | Path) else "<stream>"
-
-
-def _optional_actor(actor: object) -> Actor | str | None:
-    """Who exports, for the log: an `Actor`, an operator's name, or None."""
-    if actor is None or isinstance(actor, Actor):
-        return actor
-    if isinstance(actor, str):
-        return _validate.text("actor", actor)
-    raise InvalidInput(
-        "actor", f"must be an Actor, a user name or None, got {type(actor).__name__}"
-    )
 
 
 EMPTY_DIGEST = AuditDigest(0, GENESIS)
