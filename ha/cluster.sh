@@ -120,16 +120,13 @@ up() {
 }
 
 down() {
+    # The pid files hold runuser's pid, which does not pass signals on: match Patroni itself.
     for n in "${NODES[@]}"; do
-        if [ -f "$BASE/node$n/patroni.pid" ]; then
-            kill "$(cat "$BASE/node$n/patroni.pid")" 2>/dev/null || true
-        fi
+        pkill -f "patroni $BASE/node$n/patroni.yml" 2>/dev/null || true
     done
     sleep 3
     for n in "${NODES[@]}"; do
-        if [ -f "$BASE/node$n/patroni.pid" ]; then
-            kill -9 "$(cat "$BASE/node$n/patroni.pid")" 2>/dev/null || true
-        fi
+        pkill -9 -f "patroni $BASE/node$n/patroni.yml" 2>/dev/null || true
         if [ -f "$BASE/node$n/data/postmaster.pid" ]; then
             kill -9 "$(head -1 "$BASE/node$n/data/postmaster.pid")" 2>/dev/null || true
         fi
