@@ -47,7 +47,6 @@ from psycopg.sql import SQL, Identifier
 from ledger.aggregates.base import LedgerEvent
 from ledger.faults import once_more
 from ledger.mapper import CompactJSONTranscoder, PydanticMapper
-from ledger.stores import session_options
 
 __all__ = ["CACHE_SIZE", "EventStoreApplication", "LedgerPostgresFactory", "WrappedKeyRow"]
 
@@ -233,8 +232,8 @@ class LedgerPostgresFactory(PostgresFactory):
     """eventsourcing's factory, its connections bounded by the URL's timeouts (R21).
 
     Every connection of the pool is opened with libpq's ``connect_timeout`` and
-    with the session's ``lock_timeout`` and ``statement_timeout`` (``LEDGER_*``
-    settings, from `ledger.stores`), so no statement waits without bound for a
+    with the session's ``lock_timeout`` and ``statement_timeout``
+    (``LEDGER_SESSION_OPTIONS``, made by `ledger.stores`), so no statement waits without bound for a
     lock another session holds, or for a server that stopped answering.
     """
 
@@ -245,9 +244,7 @@ class LedgerPostgresFactory(PostgresFactory):
         kwargs["connect_timeout"] = int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)
         # Several hosts (a Patroni cluster): which one libpq settles on, e.g. the primary.
         kwargs["target_session_attrs"] = env.get("LEDGER_TARGET_SESSION_ATTRS") or "any"
-        kwargs["options"] = session_options(
-            int(env.get("LEDGER_LOCK_TIMEOUT") or 5), int(env.get("LEDGER_STATEMENT_TIMEOUT") or 60)
-        )
+        kwargs["options"] = env.get("LEDGER_SESSION_OPTIONS") or ""
         pool = self.datastore.pool
         pool._check = _sweeping_check(weakref.ref(pool))
         # Built by eventsourcing as its own class; ours only changes how soon a lost

@@ -30,6 +30,7 @@ WRITER, READER, AUDITOR = "ledger_writer", "ledger_reader", "ledger_auditor"
 ROLES = (WRITER, READER, AUDITOR)
 EVENTS = "ledger_events"
 TRAIL = "ledger_trail"
+_VIEW_TABLES = (*TABLES, *KEPT_TABLES, "ledger_views_tracking")
 # Serialises role creation: roles are cluster-wide, and two runs may race.
 _ROLES_LOCK_ID = 0x1ED6E3
 
@@ -113,13 +114,9 @@ def _grants(schema: sql.Identifier) -> list[sql.Composed]:
         sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(schema, reader),
         *(
             sql.SQL("GRANT SELECT ON {}.{} TO {}").format(schema, sql.Identifier(table), reader)
-            for table in _view_tables()
+            for table in _VIEW_TABLES
         ),
     ]
-
-
-def _view_tables() -> tuple[str, ...]:
-    return (*TABLES, *KEPT_TABLES, "ledger_views_tracking")
 
 
 def _append_only(conn: psycopg.Connection[object], schema: sql.Identifier) -> None:

@@ -241,6 +241,7 @@ def _postgres(parts: SplitResult) -> Store:
     connect_timeout = numbers.get("connect_timeout", _DEFAULT_CONNECT_TIMEOUT)
     lock_timeout = numbers.get("lock_timeout", _DEFAULT_LOCK_TIMEOUT)
     statement_timeout = numbers.get("statement_timeout", _DEFAULT_STATEMENT_TIMEOUT)
+    options = session_options(lock_timeout, statement_timeout)
     env = {
         "PERSISTENCE_MODULE": "ledger.eventstore:LedgerPostgresFactory",
         "POSTGRES_DBNAME": dbname,
@@ -254,8 +255,8 @@ def _postgres(parts: SplitResult) -> Store:
         "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
         # eventsourcing's own SET LOCAL lock_timeout for the events table lock of an insert.
         "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
-        "LEDGER_LOCK_TIMEOUT": str(lock_timeout),
-        "LEDGER_STATEMENT_TIMEOUT": str(statement_timeout),
+        # libpq ``options`` of every session (`session_options`), as the factory passes them.
+        "LEDGER_SESSION_OPTIONS": options,
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         # A connection the server dropped (a restart) is replaced before a call uses it.
         "POSTGRES_PRE_PING": "y",
@@ -279,7 +280,7 @@ def _postgres(parts: SplitResult) -> Store:
         postgres_schema=schema,
         key_file=_postgres_key_file(host, port, dbname, schema),
         connect_timeout=connect_timeout,
-        postgres_options=session_options(lock_timeout, statement_timeout),
+        postgres_options=options,
     )
 
 

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -50,8 +51,12 @@ def _timed_failure(call: object) -> tuple[float, StoreUnavailable]:
     return time.monotonic() - started, raised.value
 
 
-def _hold_events_lock(server: PrivatePostgres, release: threading.Event) -> threading.Thread:
-    held = threading.Event()
+def _purchase_behind_a_held_lock(
+    server: PrivatePostgres, led: Ledger, tenant_id: UUID
+) -> tuple[float, StoreUnavailable]:
+    """A purchase while another session holds the events table locked: how long it took to
+    fail, and its error. The lock is released before this returns."""
+    held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with psycopg.connect(server.url, connect_timeout=5) as conn:
@@ -60,10 +65,14 @@ def _hold_events_lock(server: PrivatePostgres, release: threading.Event) -> thre
             release.wait(30)
             conn.rollback()
 
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    assert held.wait(10)
-    return thread
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert held.wait(10)
+        return _timed_failure(lambda: buy(led, tenant_id))
+    finally:
+        release.set()
+        holder.join()
 
 
 @pytest.mark.parametrize("lock_timeout", [1, 2])
@@ -73,13 +82,7 @@ def test_a_purchase_behind_a_held_lock_gives_up_after_lock_timeout(
     with _open(f"{server.url}?lock_timeout={lock_timeout}") as led:
         tenant_id = add_tenant(led)
         before = footprint(led)
-        release = threading.Event()
-        holder = _hold_events_lock(server, release)
-        try:
-            took, error = _timed_failure(lambda: buy(led, tenant_id))
-        finally:
-            release.set()
-            holder.join()
+        took, error = _purchase_behind_a_held_lock(server, led, tenant_id)
         print(f"lock held elsewhere, lock_timeout={lock_timeout}: gave up after {took:.2f} s")
         assert "lock_timeout" in str(error)
         assert lock_timeout - 0.1 <= took < lock_timeout + 1.5
@@ -91,13 +94,7 @@ def test_a_statement_past_statement_timeout_is_cut_off(server: PrivatePostgres) 
     # lock_timeout=0 is PostgreSQL's "wait for ever": only statement_timeout bounds it.
     with _open(f"{server.url}?lock_timeout=0&statement_timeout=1") as led:
         tenant_id = add_tenant(led)
-        release = threading.Event()
-        holder = _hold_events_lock(server, release)
-        try:
-            took, error = _timed_failure(lambda: buy(led, tenant_id))
-        finally:
-            release.set()
-            holder.join()
+        took, error = _purchase_behind_a_held_lock(server, led, tenant_id)
         print(f"statement_timeout=1: gave up after {took:.2f} s")
         assert "statement_timeout" in str(error)
         assert took < 2.5

@@ -145,7 +145,7 @@ class Audit(TamperEvidence):
         partner's auditor its own partner's records, the vendor's auditor everyone's.
         """
         moment = _validate.aware_utc("instant", instant)
-        _validate.progress("progress", progress)
+        progress = _validate.progress("progress", progress)  # before the trail records a read
         scope, _ = self._audited(
             actor_or_name(actor), access.AUDIT_RECORDS, "as_of", instant=moment
         )
@@ -153,7 +153,7 @@ class Audit(TamperEvidence):
             self._events,
             self._updater.trust,
             moment,
-            _validate.progress("progress", progress),
+            progress,
             scope,
         )
 
