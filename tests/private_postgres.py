@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import IN_CI
 
-__all__ = ["PrivatePostgres", "private_postgres", "silent_server"]
+__all__ = ["PrivatePostgres", "private_postgres", "silent_server", "streaming_replica"]
 
 
 def _bin_dir() -> Path | None:
@@ -93,6 +93,27 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     finally:
         with contextlib.suppress(subprocess.SubprocessError):
             server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def streaming_replica(primary: PrivatePostgres) -> Iterator[PrivatePostgres]:
+    """A hot standby of ``primary`` (``pg_basebackup -R``: streaming replication)."""
+    root = Path(tempfile.mkdtemp(prefix="ledger-pg-replica-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    replica = PrivatePostgres(primary.bin_dir, data, _free_port())
+    replica._run(
+        "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+        "-D", str(data), "-R", "-X", "stream", "--no-sync",
+    )  # fmt: skip
+    replica.start()
+    try:
+        yield replica
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            replica.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
 
 

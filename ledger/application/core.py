@@ -7,7 +7,7 @@ is "not found", exactly as if it did not exist.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -30,7 +30,7 @@ from ledger.policies import access
 from ledger.policies.calls import PolicyBook
 from ledger.projections.sql import Params, Query, Row
 from ledger.projections.updater import ViewUpdater
-from ledger.projections.views import LedgerViews
+from ledger.projections.views import LedgerViews, PostgresLedgerViews
 from ledger.values import Actor, ViewsMode
 
 __all__ = ["LICENCE", "ORDER", "ORDER_AND_LICENCE", "REFUND", "TENANT", "LedgerCore"]
@@ -45,6 +45,7 @@ class LedgerCore:
         *,
         uow: UnitOfWork,
         views: LedgerViews,
+        replica: PostgresLedgerViews | None = None,
         vault: KeyVault,
         policies: PolicyBook,
         mode: ViewsMode = "inline",
@@ -54,6 +55,7 @@ class LedgerCore:
         self._uow = uow
         self._trail = trail
         self._views = views
+        self._replica = replica
         self._vault = vault
         self._policies = policies
         self._updater = ViewUpdater(uow.events, views)
@@ -66,14 +68,43 @@ class LedgerCore:
         Inline, the first read it makes also checks, in the same round trip, that the
         views hold every stored event (whoever wrote it: another `Ledger` or process
         too); when they do not, it applies what was recorded and reads again.
-        Followed, it first waits for our own last write. Raises `ProjectionError` when
-        the views stop at a damaged event (R15) and, followed, `ViewsBehind` when our
-        last write is not applied in time (§6).
+        Followed, it first waits for our own last write. From a replica, every read
+        checks the replica's position in the same round trip, and waits until it holds
+        our own last write. Raises `ProjectionError` when the views stop at a damaged
+        event (R15), and `ViewsBehind` when our last write is not there in time (§6, §12).
         """
+        if self._replica is not None:
+            return self._replica_reads(self._replica)
         if self._mode == "inline":
             return self._fresh_reads()
-        self._wait_for_own_write()
+        self._wait_for_own_write(self._updater.position)
         return self._query
+
+    def _replica_reads(self, replica: PostgresLedgerViews) -> Query:
+        """Reads of the replica that hold this object's own writes (read-your-writes).
+
+        By position, not by WAL location: our command's commit reaches the replica before
+        the views' transaction that applies it, so what is waited for is the views'
+        tracking position. Every read checks it, since a URL of several replicas may
+        lend connections to more than one of them.
+        """
+        name = self._uow.events.name
+        target = self._uow.last_position
+
+        def query(template: str, params: Params) -> list[Row]:
+            _, rows = replica.query_if_reached(name, target, template, params)
+            if rows is not None:
+                return rows
+            if self._mode == "inline":
+                # Our write may not be applied at all yet: that is our own job.
+                self._catch_up()
+                failure = self._updater.failure
+                if failure is not None:
+                    raise ProjectionError(failure.position, failure.problem)
+            self._wait_for_own_write(lambda: replica.max_tracking_id(name) or 0)
+            return replica.query(template, params)
+
+        return query
 
     def _fresh_reads(self) -> Query:
         """Reads whose first one is checked against the log's head (one per query call)."""
@@ -94,14 +125,15 @@ class LedgerCore:
 
         return query
 
-    def _wait_for_own_write(self) -> None:
+    def _wait_for_own_write(self, views_position: Callable[[], int]) -> None:
+        """Until ``views_position()`` reaches our last write, at most ``views_timeout``."""
         target = self._uow.last_position
         if target == 0:
             return
         started = time.monotonic()
         pause = _FIRST_WAIT
         while True:
-            position = self._updater.position()
+            position = views_position()
             if position >= target:
                 return
             waited = time.monotonic() - started

@@ -98,6 +98,7 @@ class Ledger(
         super().__init__(
             uow=UnitOfWork(parts.events, clock, logger),
             views=parts.views,
+            replica=parts.replica,
             vault=parts.vault,
             policies=policies,
             mode=views,
@@ -138,6 +139,7 @@ class Ledger(
         views_timeout: float = 5.0,
         audit_key: str | bytes | None = None,
         origin: str | None = None,
+        replica_url: str | None = None,
     ) -> Ledger:
         """Open a store: ``memory://``, ``sqlite:///path`` or ``postgresql://...``; with no
         ``url``, ``$LEDGER_URL`` (as the ``ledger`` command reads it), else ``memory://``.
@@ -162,6 +164,11 @@ class Ledger(
         recorded, and one whose policy is in neither is a `ConfigurationError` naming it.
         ``origin`` (a host, a service: up to 300 characters) is written into the trail with
         every audit read, admin action and refusal of this object (R21).
+        ``replica_url`` (PostgreSQL only, the same schema) sends the queries of the views to
+        a replica, e.g. ``postgresql://h2,h3/db?target_session_attrs=prefer-standby``;
+        commands, audit reads and the views' upkeep stay on ``url``. A query still sees
+        this object's own writes: it waits at most ``views_timeout`` seconds for the
+        replica to hold them, then raises `ViewsBehind` (§12, docs/scaling.md).
         """
         if clock is not None and not callable(clock):
             raise InvalidInput("clock", "must be a zero-argument callable returning a datetime")
@@ -189,7 +196,9 @@ class Ledger(
             url = os.environ.get("LEDGER_URL") or None
         previous = wiring.previous_keys(previous_keys)
         parts = _opened(
-            lambda: wiring.connect(url, secret_key, previous, audit_key, logger, origin)
+            lambda: wiring.connect(
+                url, secret_key, previous, audit_key, logger, origin, replica_url
+            )
         )
         try:
             ledger = _opened(

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import OperationalError
+from eventsourcing.utils import Environment
 
 from ledger import keyfiles, logs
 from ledger.aggregates import Licence
@@ -26,8 +27,8 @@ from ledger.audit.export import audit_key_from
 from ledger.audit.trail import TABLE as TRAIL_TABLE
 from ledger.audit.trail import Trail
 from ledger.audit.trail import ddl as trail_ddl
-from ledger.errors import ConfigurationError, LedgerError
-from ledger.eventstore import EventStoreApplication
+from ledger.errors import ConfigurationError, InvalidInput, LedgerError
+from ledger.eventstore import EventStoreApplication, LedgerPostgresFactory
 from ledger.keyring import DDL as KEYRING_DDL
 from ledger.keyring import KEY_TABLES, Keyring
 from ledger.keys import KEY_BYTES, KeyVault, decode_key
@@ -35,7 +36,7 @@ from ledger.logging import default_logger
 from ledger.projections.sql import TABLES as VIEW_TABLES
 from ledger.projections.sql import Dialect
 from ledger.projections.views import DDL as VIEWS_DDL
-from ledger.projections.views import LedgerViews, construct_views
+from ledger.projections.views import LedgerViews, PostgresLedgerViews, construct_views
 from ledger.stores import Store, parse_store_url, schema_migration
 
 __all__ = ["Parts", "connect", "previous_keys"]
@@ -83,9 +84,13 @@ class Parts:
     trail: Trail
     #: The key that seals every stored event (R18).
     audit_key: bytes
+    #: The same views on a replica, for queries (§12); None: queries read the primary.
+    replica: PostgresLedgerViews | None = None
 
     def close(self) -> None:
         self.events.close()
+        if self.replica is not None:
+            self.replica.datastore.close()
 
 
 def previous_keys(value: object) -> list[bytes]:
@@ -104,6 +109,7 @@ def connect(
     audit_key: object = None,
     logger: Any = None,
     origin: str | None = None,
+    replica_url: object = None,
 ) -> Parts:
     """Parse the URL, find the secret key, create missing tables, and check the key.
 
@@ -113,6 +119,7 @@ def connect(
     """
     sealing_key = audit_key_from(audit_key)
     store = parse_store_url(url)
+    replica_store = None if replica_url is None else parse_replica_url(replica_url, store)
     given = keyfiles.given_key(secret_key)
     if given is None and store.kind == "sqlite":
         # Decided before connecting, which would create the file: a store that exists
@@ -138,6 +145,7 @@ def connect(
         vault = KeyVault.unlock(
             keyring, secret, previous, legacy=lambda: first_legacy_licence(events)
         )
+        replica = None if replica_store is None else replica_views(replica_store)
     except BaseException:
         events.close()
         raise
@@ -149,7 +157,34 @@ def connect(
         keyring=keyring,
         trail=trail,
         audit_key=sealing_key or vault.audit_mac_key(),
+        replica=replica,
     )
+
+
+def parse_replica_url(replica_url: object, store: Store) -> Store:
+    """``replica_url``: a PostgreSQL URL of the store's replicas, for its queries (§12)."""
+    if store.kind != "postgres":
+        raise InvalidInput("replica_url", "reads from a replica need a postgresql:// store")
+    try:
+        replica = parse_store_url(replica_url)
+    except InvalidInput as error:
+        raise InvalidInput("replica_url", error.problem) from None
+    if replica.kind != "postgres":
+        raise InvalidInput("replica_url", "must be a postgresql:// URL")
+    if replica.postgres_schema != store.postgres_schema:
+        raise InvalidInput(
+            "replica_url",
+            f"names schema {replica.postgres_schema}, the store is schema {store.postgres_schema}",
+        )
+    return replica
+
+
+def replica_views(replica: Store) -> PostgresLedgerViews:
+    """The views as a replica holds them: read only, no table created (the primary's are)."""
+    factory = LedgerPostgresFactory(
+        Environment(EventStoreApplication.name, {**replica.env, "CREATE_TABLE": "n"})
+    )
+    return factory.tracking_recorder(PostgresLedgerViews)
 
 
 def _dialect(store: Store) -> Literal["sqlite", "postgres"]:

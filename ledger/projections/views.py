@@ -289,6 +289,31 @@ class PostgresLedgerViews(PostgresTrackingRecorder, LedgerViews):
 
         return reading(read)
 
+    def query_if_reached(
+        self, application_name: str, target: int, template: str, params: Params
+    ) -> tuple[int, list[Row] | None]:
+        """The views' position and a query's rows, None for rows while below ``target``.
+
+        For a replica (§12): both in one pipeline, the position first. Each runs in its
+        own snapshot, the query's no older than the position's, so rows read at a
+        position at or past ``target`` hold every event up to it.
+        """
+
+        def read() -> tuple[int, list[Row] | None]:
+            with self.datastore.get_connection() as connection:
+                with connection.pipeline():
+                    check = connection.execute(
+                        f"SELECT notification_id FROM {self._tracking_table()}"
+                        " WHERE application_name = %s",
+                        (application_name,),
+                    )
+                    rows = connection.execute(self.dialect.render(template), params)
+                found = check.fetchone()
+                position = 0 if found is None else int(found["notification_id"])
+                return position, (list(rows.fetchall()) if position >= target else None)
+
+        return reading(read)
+
     def _begin_snapshot(self, cursor: Any) -> None:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
