@@ -203,7 +203,6 @@ def run_together(jobs: Sequence[Job], seconds: float) -> tuple[float, float]:
     signals = [ready.get(timeout=120) for _ in processes]
     failed = [signal for signal in signals if isinstance(signal, BaseException)]
     if failed:
-        start.value = -1.0
         for process in processes:
             process.terminate()
         raise SystemExit(f"a {jobs[0].kind} process failed: {failed[0]!r}")
@@ -326,7 +325,6 @@ def replicas(readers: Sequence[int], seconds: float, samples: int) -> list[Row]:
 
 def read_your_writes(base: str, schema: str, samples: int) -> list[Row]:
     """A purchase, then the tenant's list: how long the query takes, standby vs primary."""
-    quiet_logging()
     waits: dict[str, list[float]] = {"primary": [], "standbys": []}
     for where, replica in (("primary", False), ("standbys", True)):
         with _open(Job("ledger", base, schema, replica=replica)) as led:
@@ -359,40 +357,32 @@ def read_your_writes(base: str, schema: str, samples: int) -> list[Row]:
     return rows
 
 
+def _partners_jobs(kind: str, base: str, schemas: Sequence[str]) -> list[Job]:
+    """One writer per partner, partner n writing to ``schemas[n]``."""
+    return [Job(kind, base, schema, partner=f"P{n}") for n, schema in enumerate(schemas)]
+
+
 def partners_apart(base: str, shards: int, seconds: float) -> list[Row]:
+    together = fresh_schema(base, "one")
+    apart = [fresh_schema(base, f"shard{n}") for n in range(shards)]
+    layouts = (("one store", [together] * shards), (f"{shards} stores, one per partner", apart))
     rows = []
-    for kind, baseline_kind in (("ledger", "es lock"),):
-        together = fresh_schema(base, "one")
-        one = run_together(
-            [Job(kind, base, together, partner=f"P{n}") for n in range(shards)], seconds
-        )
-        raw_one = run_together(
-            [Job(baseline_kind, base, together, partner=f"P{n}") for n in range(shards)], seconds
-        )
-        apart = [fresh_schema(base, f"shard{n}") for n in range(shards)]
-        many = run_together(
-            [Job(kind, base, apart[n], partner=f"P{n}") for n in range(shards)], seconds
-        )
-        raw_many = run_together(
-            [Job(baseline_kind, base, apart[n], partner=f"P{n}") for n in range(shards)], seconds
-        )
-        for layout, (rate, p50), (raw, _) in (
-            ("one store", one, raw_one),
-            (f"{shards} stores, one per partner", many, raw_many),
-        ):
-            rows.append(
-                Row(
-                    "SC3",
-                    "postgres",
-                    f"purchases/s, {shards} partners' writers, {layout}",
-                    round(rate, 1),
-                    round(raw, 1),
-                    "raw psycopg, es table lock, same layout",
-                    "appends/s",
-                    round(rate_ratio(rate, raw), 2),
-                    extra={"p50_ms": round(p50 * 1000, 3)},
-                )
+    for layout, schemas in layouts:
+        rate, p50 = run_together(_partners_jobs("ledger", base, schemas), seconds)
+        raw, _ = run_together(_partners_jobs("es lock", base, schemas), seconds)
+        rows.append(
+            Row(
+                "SC3",
+                "postgres",
+                f"purchases/s, {shards} partners' writers, {layout}",
+                round(rate, 1),
+                round(raw, 1),
+                "raw psycopg, es table lock, same layout",
+                "appends/s",
+                round(rate_ratio(rate, raw), 2),
+                extra={"p50_ms": round(p50 * 1000, 3)},
             )
+        )
     return rows
 
 
