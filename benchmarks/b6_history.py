@@ -10,6 +10,10 @@ fresh subprocess so that its peak RSS is its own:
   ``rebuild_views()``, ``audit.verify()`` and ``audit.export_events()`` (JSON lines);
 * an inclusion proof of one order (``prove``): its size and ``verify_proof`` time
   against bare eventsourcing reading that order's events;
+* one customer's views at a past instant (``as_of_tenant``): ``audit.as_of(instant,
+  tenant_id=)`` with its software list and activity log, median of 5, beside the
+  whole-log ``audit.as_of(instant)`` once and bare eventsourcing reading the customer's
+  order streams;
 * baseline: bare eventsourcing reading the same notification log
   (``recorder.select_notifications``, 500 at a time, decoding nothing): the floor for
   anything that reads the whole history.
@@ -27,12 +31,14 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import history_part
 from common import quiet_logging
-from datasets import SECRET, Baseline, bulk_load, es_env, es_read_log, store
+from datasets import SECRET, START, Baseline, bulk_load, es_env, es_read_log, store
 from suite import Row, rate_ratio, time_ratio
 
 from ledger import Ledger
@@ -66,6 +72,8 @@ def measure(operation: str, url: str) -> dict[str, Any]:
     quiet_logging()
     if operation == "prove":
         return measure_proof(url)
+    if operation == "as_of_tenant":
+        return measure_as_of_tenant(url)
     started = time.perf_counter()
     count = es_read_log(url) if operation == "baseline" else _ledger_operation(operation, url)
     elapsed = time.perf_counter() - started
@@ -144,6 +152,62 @@ def measure_proof(url: str) -> dict[str, Any]:
     }
 
 
+def measure_as_of_tenant(url: str) -> dict[str, Any]:
+    """One customer's views 30 days into the history (the customer of the order halfway
+    through the log), against the whole-log replay and bare eventsourcing reading the
+    customer's orders."""
+    instant = START + timedelta(days=30)
+    with Ledger.open(url, secret_key=SECRET, views="follower") as led:
+        recorder = led._uow.events.recorder
+        middle = (recorder.max_notification_id() or 0) // 2
+        order = recorder.select_notifications(
+            start=middle, limit=1, topics=["ledger:Order.Purchased.v1"]
+        )[0].originator_id
+        views = led._views
+        owner = views.query(
+            "SELECT tenant_id, partner_id FROM {ledger_software} WHERE order_id = ?",
+            (str(order),),
+        )[0]
+        tenant, partner = UUID(owner["tenant_id"]), str(owner["partner_id"])
+        orders = [
+            UUID(row["order_id"])
+            for row in views.query(
+                "SELECT order_id FROM {ledger_software} WHERE tenant_id = ?", (str(tenant),)
+            )
+        ]
+        window = (START.date(), (START + timedelta(days=60)).date())
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            with led.audit.as_of(instant, tenant_id=tenant) as one:
+                software = one.software(tenant)
+                activity = one.activity_log(partner, *window)
+            times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with led.audit.as_of(instant) as everyone:
+            assert everyone.software(tenant) == software
+            assert everyone.activity_log(partner, *window, tenant_id=tenant) == (activity)
+        whole_s = time.perf_counter() - started
+    base = Baseline(env=es_env(url))
+    reads = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for stream in orders:
+            base.recorder.select_events(stream)
+        reads.append(time.perf_counter() - started)
+    base.close()
+    return {
+        "orders": len(orders),
+        "software_rows": len(software),
+        "activity_rows": len(activity),
+        "tenant_s": statistics.median(times),
+        "tenant_max_s": max(times),
+        "whole_log_s": whole_s,
+        "baseline_read_s": statistics.median(reads),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 # -- the part -----------------------------------------------------------------------------------
 
 
@@ -162,6 +226,8 @@ def measure_store(kind: str, events: int) -> dict[str, Any]:
                 flush=True,
             )
         figures["prove"] = history_part.in_subprocess(HERE, "prove", url)
+        figures["as_of_tenant"] = history_part.in_subprocess(HERE, "as_of_tenant", url)
+        print(f"B6 {kind}: as_of_tenant {figures['as_of_tenant']}", flush=True)
         return figures
 
 
@@ -215,6 +281,26 @@ def rows_for(kind: str, figures: dict[str, Any]) -> list[Row]:
             target="< 5 ms, < 2 KB",
             met=proof["verify_ms"] < 5 and proof["proof_bytes"] < 2048,
             extra=proof,
+        )
+    )
+    then = figures["as_of_tenant"]
+    rows.append(
+        Row(
+            bench="B6",
+            store=kind,
+            measure=(
+                f"audit.as_of(tenant_id=) + software + activity, one customer ({then['orders']}"
+                f" orders, {then['activity_rows']} entries) at {figures['events']:,} events;"
+                f" whole-log as_of {then['whole_log_s']:.1f} s"
+            ),
+            ledger=then["tenant_s"],
+            baseline=then["baseline_read_s"],
+            baseline_name="es read the customer's orders",
+            unit="s",
+            ratio=time_ratio(then["tenant_s"], then["baseline_read_s"]),
+            target="≤ 2 s",
+            met=then["tenant_max_s"] <= 2,
+            extra=then,
         )
     )
     return rows

@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
     InterfaceError,
     InternalError,
     Mapper,
+    Notification,
     NotSupportedError,
     OperationalError,
     PersistenceError,
@@ -131,6 +132,39 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return found
 
+    def select_notifications_of(self, stream_ids: Sequence[UUID]) -> list[Notification]:
+        """Every stored event of these streams, in log order (by primary key, not a scan)."""
+        return self._notifications_where("originator_id", [stream.hex for stream in stream_ids])
+
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The stored events at these positions, in log order."""
+        return self._notifications_where("rowid", list(positions))
+
+    def _notifications_where(self, column: str, values: list[Any]) -> list[Notification]:
+        if not values:
+            return []
+        marks = ",".join("?" * len(values))
+        statement = (
+            f"SELECT rowid, originator_id, originator_version, topic, state"
+            f" FROM {self.events_table_name} WHERE {column} IN ({marks}) ORDER BY rowid"
+        )
+        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as c:
+            try:
+                c.execute(statement, values)
+                rows = c.fetchall()
+            except sqlite3.Error as error:
+                raise _persistence_error(error) from error
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=UUID(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in rows
+        ]
+
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -172,6 +206,39 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     )
                 )
         return found
+
+    def select_notifications_of(self, stream_ids: Sequence[UUID]) -> list[Notification]:
+        """Every stored event of these streams, in log order (by primary key, not a scan)."""
+        return self._notifications_where("originator_id", list(stream_ids))
+
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The stored events at these positions, in log order."""
+        return self._notifications_where("notification_id", list(positions))
+
+    @once_more
+    def _notifications_where(self, column: str, values: list[Any]) -> list[Notification]:
+        if not values:
+            return []
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM {schema}.{table} WHERE {column} = ANY(%s) ORDER BY notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            column=Identifier(column),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [values])
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     @once_more
     def insert_events(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
@@ -23,6 +24,7 @@ from ledger.audit.export import (
 )
 from ledger.audit.replay import HistoricalViews, RebuildReport, as_of, compare_with_replay
 from ledger.audit.scope import AuditScope
+from ledger.audit.tenant_history import tenant_as_of
 from ledger.audit.trail import Trail, TrailEntry
 from ledger.audit.trust import TamperEvidence
 from ledger.audit.what_if import WhatIfReport, what_if
@@ -138,17 +140,31 @@ class Audit(TamperEvidence):
         *,
         progress: Progress | None = None,
         actor: Actor | str | None = None,
+        tenant_id: UUID | None = None,
     ) -> HistoricalViews:
         """The views built from every event recorded at or before ``instant`` (close when done).
 
         Given an `Actor`, they show only what it may audit (R21, `AuditScope`): a
         partner's auditor its own partner's records, the vendor's auditor everyone's.
+
+        Given ``tenant_id``, they hold that customer's records alone (its software
+        list and activity; not a partner's credits or refunds), read from its own
+        streams with every event checked (`ledger.audit.tenant_history`): milliseconds,
+        where the whole history takes a replay of the log.
         """
         moment = _validate.aware_utc("instant", instant)
         progress = _validate.progress("progress", progress)  # before the trail records a read
-        scope, _ = self._audited(
-            actor_or_name(actor), access.AUDIT_RECORDS, "as_of", instant=moment
-        )
+        tenant = None if tenant_id is None else _validate.uuid("tenant_id", tenant_id)
+        details: dict[str, Any] = {"instant": moment}
+        if tenant is not None:
+            details["tenant_id"] = str(tenant)
+        scope, _ = self._audited(actor_or_name(actor), access.AUDIT_RECORDS, "as_of", **details)
+        if tenant is not None:
+            self._prepare()
+            scratch = tenant_as_of(
+                self._events, self._views, self._updater.trust, moment, tenant, progress
+            )
+            return HistoricalViews(moment, scratch, scope, tenant)
         return as_of(
             self._events,
             self._updater.trust,

@@ -19,6 +19,7 @@ from ledger import _validate
 from ledger._signatures import with_keywords_spelled_out
 from ledger.aggregates.base import LedgerEvent
 from ledger.audit.scope import AuditScope
+from ledger.errors import InvalidInput
 from ledger.eventstore import EventStoreApplication
 from ledger.projections import activity_log, monthly_credits, refund_requests, software_list
 from ledger.projections.replay import Progress, ScratchViews, replay
@@ -72,16 +73,22 @@ class HistoricalViews:
     """The views as they stood at an instant (R18b). Close it (or use ``with``) when done."""
 
     def __init__(
-        self, instant: datetime, views: ScratchViews, scope: AuditScope | None = None
+        self,
+        instant: datetime,
+        views: ScratchViews,
+        scope: AuditScope | None = None,
+        tenant_id: UUID | None = None,
     ) -> None:
         self.instant = instant
         self._views = views
         #: Whose records these views may show (R21): an auditor's own partner, or all.
         self.scope = scope or AuditScope()
+        #: The one customer these views were built for (``as_of(tenant_id=)``), or None: all.
+        self.tenant_id = tenant_id
 
     def software(self, tenant_id: UUID) -> list[SoftwareItem]:
         return software_list.for_tenant(
-            self._views.query, _validate.uuid("tenant_id", tenant_id), self.scope.partner(None)
+            self._views.query, self._tenant("tenant_id", tenant_id), self.scope.partner(None)
         )
 
     @with_keywords_spelled_out
@@ -94,10 +101,13 @@ class HistoricalViews:
     ) -> list[ActivityEntry]:
         """The partner's activity log as it stood (`ActivityFilter`: the live log's keywords)."""
         partner = self.scope.partner(_validate.text("partner_id", partner_id))
+        if self.tenant_id is not None:
+            filters["tenant_id"] = self._tenant("tenant_id", filters.get("tenant_id"))
         selection = activity_log.select(start, end, partner, **filters)
         return activity_log.entries(self._views.query, selection)
 
     def monthly_credits(self, partner_id: str, month: str) -> CreditStatement:
+        self._whole("monthly credits")
         partner = self.scope.partner(_validate.text("partner_id", partner_id))
         assert partner is not None
         return monthly_credits.for_month(
@@ -105,8 +115,28 @@ class HistoricalViews:
         )
 
     def refunds(self, partner_id: str | None = None) -> list[RefundRequest]:
+        self._whole("refunds")
         partner = None if partner_id is None else _validate.text("partner_id", partner_id)
         return refund_requests.listing(self._views.query, self.scope.partner(partner))
+
+    def _tenant(self, field: str, asked: UUID | None) -> UUID:
+        """The tenant asked for; in one tenant's views, that tenant (and only it)."""
+        if asked is None and self.tenant_id is not None:
+            return self.tenant_id
+        tenant = _validate.uuid(field, asked)
+        if self.tenant_id is not None and tenant != self.tenant_id:
+            raise InvalidInput(
+                field, f"these views hold tenant {self.tenant_id} alone: as_of(tenant_id=) it"
+            )
+        return tenant
+
+    def _whole(self, what: str) -> None:
+        if self.tenant_id is not None:
+            raise InvalidInput(
+                "tenant_id",
+                f"{what} are a partner's, and these views hold tenant {self.tenant_id} alone:"
+                " open as_of without tenant_id",
+            )
 
     def close(self) -> None:
         self._views.close()

@@ -313,13 +313,15 @@ def what_if(
 
 
 @contextmanager
-def _as_of(led: Ledger, settings: Settings, moment: datetime) -> Iterator[HistoricalViews]:
+def _as_of(
+    led: Ledger, settings: Settings, moment: datetime, tenant: UUID | None = None
+) -> Iterator[HistoricalViews]:
     """The views as they stood at ``moment`` as the actor may audit them (R21), replayed
-    with a progress bar on a terminal."""
+    with a progress bar on a terminal (one tenant's: from its own streams)."""
     actor = settings.actor()
     with (
         progress_bar("replaying") as bar,
-        led.audit.as_of(moment, progress=bar, actor=actor) as then,
+        led.audit.as_of(moment, progress=bar, actor=actor, tenant_id=tenant) as then,
     ):
         yield then
 
@@ -341,12 +343,19 @@ def as_of_software(
 ) -> None:
     """A customer's software list as it stood then (a partner's auditor: its own orders).
 
+    Only the tenant's own streams are read (every event checked), so it takes
+    milliseconds at any length of history.
+
     A progress bar is drawn on stderr when it is a terminal.
 
     Example: ledger audit as-of 2026-11-30T23:59:59Z software --tenant 6f1d...
     """
     settings, moment = ctx.obj
-    with settings.open(views="follower") as led, reported(), _as_of(led, settings, moment) as then:
+    with (
+        settings.open(views="follower") as led,
+        reported(),
+        _as_of(led, settings, moment, tenant) as then,
+    ):
         show(then.software(tenant), settings.format)
 
 
