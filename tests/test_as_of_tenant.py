@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ledger import Ledger, Money, ProductKind, Role
 from ledger.errors import InvalidInput, ProjectionError
 from tests.support import ManualClock, customer, partner, product
-from tests.test_r18_audit import _position_of, _tamper
+from tests.test_r18_audit import _delete_event, _position_of, _tamper
 
 AGENT = partner()
 NOVEMBER = (date(2026, 10, 1), date(2026, 12, 31))
@@ -152,11 +152,7 @@ def test_an_event_cut_from_the_tenants_stream_is_refused(
     with Ledger.open(durable_url, clock=clock) as led:
         tenants = _history(led, clock, [(0, 0), (0, 1), (0, 1), (0, 1)])
         position = _positions(led, tenants[0], "key_viewed")[1]
-    _tamper(
-        durable_url,
-        f"DELETE FROM stored_events WHERE rowid = {position}",
-        f"DELETE FROM ledger_events WHERE notification_id = {position}",
-    )
+    _delete_event(durable_url, position)
     with Ledger.open(durable_url, clock=clock) as led, pytest.raises(ProjectionError) as raised:
         led.audit.as_of(clock.now, tenant_id=tenants[0])
     assert "missing" in raised.value.problem
@@ -166,11 +162,7 @@ def test_a_version_cut_from_an_order_is_refused(durable_url: str, clock: ManualC
     with Ledger.open(durable_url, clock=clock) as led:
         tenants = _history(led, clock, [(0, 0), (0, 3)])
         position = _position_of(led, "ledger:Order.Cancelled.v1")
-    _tamper(
-        durable_url,
-        f"DELETE FROM stored_events WHERE rowid = {position}",
-        f"DELETE FROM ledger_events WHERE notification_id = {position}",
-    )
+    _delete_event(durable_url, position)
     with Ledger.open(durable_url, clock=clock) as led, pytest.raises(ProjectionError) as raised:
         led.audit.as_of(clock.now, tenant_id=tenants[0])
     assert "jumps from version 1 to 3" in raised.value.problem

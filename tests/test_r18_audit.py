@@ -163,6 +163,14 @@ def _tamper(url: str, statement_sqlite: str, statement_postgres: str) -> None:
             conn.execute(statement_postgres)  # type: ignore[arg-type]
 
 
+def _delete_event(url: str, position: int) -> None:
+    _tamper(
+        url,
+        f"DELETE FROM stored_events WHERE rowid = {position}",
+        f"DELETE FROM ledger_events WHERE notification_id = {position}",
+    )
+
+
 def _position_of(led: Ledger, topic: str) -> int:
     out = io.StringIO()
     led.audit.export_events(out)
@@ -196,11 +204,7 @@ def test_r18d_a_deleted_event_is_found(durable_url: str, clock: ManualClock) -> 
     with Ledger.open(durable_url, clock=clock) as led:
         busy_history(led, clock)
         digest = led.audit.digest()
-    _tamper(
-        durable_url,
-        f"DELETE FROM stored_events WHERE rowid = {digest.position}",
-        f"DELETE FROM ledger_events WHERE notification_id = {digest.position}",
-    )
+    _delete_event(durable_url, digest.position)
     with Ledger.open(durable_url, clock=clock) as led:
         without_digest = led.audit.verify()
         with_digest = led.audit.verify(digest)
@@ -216,11 +220,7 @@ def test_r18d_history_rewritten_with_its_chain_needs_the_outside_digest(
         busy_history(led, clock)
         digest = led.audit.digest()
     # Drop the last event and its chain link together: only the digest kept elsewhere notices.
-    _tamper(
-        durable_url,
-        f"DELETE FROM stored_events WHERE rowid = {digest.position}",
-        f"DELETE FROM ledger_events WHERE notification_id = {digest.position}",
-    )
+    _delete_event(durable_url, digest.position)
     _tamper(
         durable_url,
         f"DELETE FROM ledger_audit_chain WHERE position = {digest.position}",

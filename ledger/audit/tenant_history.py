@@ -23,7 +23,7 @@ over the whole log (the evidence pack runs both).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -183,7 +183,7 @@ def _checked(row: Notification, links: Links, trust: Trust) -> Step:
 
 def _apply(
     scratch: ScratchViews,
-    rows: Iterable[Notification],
+    rows: Sequence[Notification],
     tail: dict[int, Step],
     links: Links,
     trust: Trust,
@@ -191,7 +191,6 @@ def _apply(
     instant: datetime,
     progress: Progress | None,
 ) -> None:
-    rows = list(rows)
     versions: dict[UUID, int] = {}
     statements: list[Statement] = []
     for done, row in enumerate(rows, 1):
